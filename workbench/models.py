@@ -1,0 +1,133 @@
+"""Models for the four tasks, and ``build_model``: the one place config becomes modules.
+
+Every model returns ``(logits, trace)`` (see ``trace.py``):
+
+- ``Classifier``      ``(tokens, mask) -> [B, C]``
+- ``LanguageModel``   ``(tokens, mask) -> [B, T, V]`` (causal: position t sees tokens <= t)
+- ``Tagger``          ``(tokens, mask) -> [B, T, C]``
+- seq2seq             ``(tokens, mask, dec_tokens, dec_mask) -> [B, T_dec, V_target]``
+
+``tokens`` are int ``[B, T]`` ids, ``mask`` bool ``[B, T]`` with real tokens first.
+"""
+
+from __future__ import annotations
+
+import jax
+from flax import nnx
+
+from .config import ConfigError, ModelConfig
+from .heads import AttentionPool, TiedProjection, pool_last, pool_mean, project
+from .rnn import RecurrentStack
+from .seq2seq import RecurrentSeq2Seq, TransformerSeq2Seq
+from .trace import Trace
+from .transformer import TransformerStack
+
+
+def build_stack(config: ModelConfig, *, causal: bool, rngs: nnx.Rngs):
+    """The encoder stack for ``config``: recurrent layers or Transformer blocks."""
+    c = config
+    if c.recurrent:
+        return RecurrentStack(c.arch, c.embed, c.hidden, c.layers, c.bidirectional,
+                              c.dropout, c.unroll, rngs=rngs)
+    return TransformerStack(c.embed, c.hidden, c.heads, c.layers, c.ff_mult, c.dropout,
+                            causal=causal, rngs=rngs)
+
+
+class _Encoder(nnx.Module):
+    """Embedding -> dropout -> stack -> dropout: shared by the single-input models."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int, causal: bool, *, rngs: nnx.Rngs):
+        self.embed = nnx.Embed(vocab_size, config.embed, rngs=rngs)
+        self.stack = build_stack(config, causal=causal, rngs=rngs)
+        self.dropout = nnx.Dropout(config.dropout, rngs=rngs)
+        self.features = config.directions * config.hidden
+
+    def encode(self, tokens: jax.Array, mask: jax.Array) -> tuple[jax.Array, Trace]:
+        y, trace = self.stack(self.dropout(self.embed(tokens)), mask)
+        return self.dropout(y), trace
+
+
+class Classifier(_Encoder):
+    """Sequence classification: pool the stack's outputs ('last', 'mean' or 'attention'),
+    then one linear layer to class logits."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int, n_classes: int,
+                 *, rngs: nnx.Rngs):
+        super().__init__(config, vocab_size, causal=False, rngs=rngs)
+        self.pooling, self.directions = config.pooling, config.directions
+        self.pool = AttentionPool(self.features, rngs=rngs) if config.pooling == "attention" \
+            else None
+        self.head = nnx.Linear(self.features, n_classes, rngs=rngs)
+
+    def __call__(self, tokens, mask):
+        y, trace = self.encode(tokens, mask)
+        if self.pooling == "last":
+            pooled = pool_last(y, mask, self.directions)
+        elif self.pooling == "mean":
+            pooled = pool_mean(y, mask)
+        else:
+            pooled, w = self.pool(y, mask)
+            trace = trace.with_attention(pool=w[None, :, None, None, :])
+        return self.head(pooled), trace
+
+
+class LanguageModel(_Encoder):
+    """Next-token prediction with a causal stack; optional weight tying."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int, *, rngs: nnx.Rngs):
+        super().__init__(config, vocab_size, causal=True, rngs=rngs)
+        if config.tie_weights:
+            self.head = TiedProjection(self.features, self.embed, rngs=rngs)
+        else:
+            self.head = nnx.Linear(self.features, vocab_size, rngs=rngs)
+
+    def __call__(self, tokens, mask):
+        y, trace = self.encode(tokens, mask)
+        if isinstance(self.head, TiedProjection):
+            return self.head(y), trace
+        return project(self.head, y), trace
+
+
+class Tagger(_Encoder):
+    """Per-token classification (e.g. NER tags)."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int, n_classes: int,
+                 *, rngs: nnx.Rngs):
+        super().__init__(config, vocab_size, causal=False, rngs=rngs)
+        self.head = nnx.Linear(self.features, n_classes, rngs=rngs)
+
+    def __call__(self, tokens, mask):
+        y, trace = self.encode(tokens, mask)
+        return project(self.head, y), trace
+
+
+def build_model(config: ModelConfig, vocab_size: int, n_classes: int | None = None,
+                target_vocab_size: int | None = None, seed: int = 0) -> nnx.Module:
+    """Build the model for ``config``.
+
+    ``vocab_size``: input vocabulary; ``n_classes``: labels or tags ('classify', 'tag');
+    ``target_vocab_size``: decoder vocabulary ('seq2seq'; defaults to ``vocab_size``).
+    """
+    _require(vocab_size, "vocab_size", "the tokenizer's vocabulary size")
+    rngs = nnx.Rngs(params=seed, dropout=seed + 1)
+    task = config.task
+    if task in ("classify", "tag"):
+        _require(n_classes, "n_classes", f"the number of labels, needed for task={task!r}")
+        cls = Classifier if task == "classify" else Tagger
+        return cls(config, vocab_size, n_classes, rngs=rngs)
+    if task == "lm":
+        return LanguageModel(config, vocab_size, rngs=rngs)
+    target = vocab_size if target_vocab_size is None else target_vocab_size
+    _require(target, "target_vocab_size", "the target tokenizer's vocabulary size")
+    cls = RecurrentSeq2Seq if config.recurrent else TransformerSeq2Seq
+    return cls(config, vocab_size, target, rngs=rngs)
+
+
+def _require(value, name: str, what: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name}={value!r}: pass {what} (an integer >= 1)")
+
+
+def count_params(model: nnx.Module) -> int:
+    """Number of trainable parameters (shared matrices counted once)."""
+    return sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))

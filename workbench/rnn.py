@@ -1,0 +1,115 @@
+"""The one ``lax.scan`` driver over time, padding-aware, and the stacked recurrent encoder.
+
+Sequences are batch-major ``[B, T, ...]`` with left-aligned tokens: ``mask[b, t]`` is True
+for the first ``lengths[b]`` positions. After a sequence ends its carry stops changing
+and its outputs are zero, so padding never changes a sequence's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from .cells import CELLS
+from .trace import Trace
+
+Step = Callable[[Any, Any], tuple[Any, Any]]
+
+
+def _time_major(tree):
+    return jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), tree)
+
+
+def _expand(m: jax.Array, like: jax.Array) -> jax.Array:
+    """``m`` ``[B]`` reshaped to broadcast against ``like`` ``[B, ...]``."""
+    return m.reshape(m.shape + (1,) * (like.ndim - 1))
+
+
+def scan(step: Step, carry, xs, mask: jax.Array, unroll: int = 1):
+    """Run ``step`` over time. ``xs``: pytree of ``[B, T, ...]``; ``mask``: ``[B, T]`` bool.
+
+    Returns ``(final_carry, outs)`` with every leaf of ``outs`` batch-major ``[B, T, ...]``.
+    Where ``mask`` is False the carry is held and the outputs are zero.
+    """
+
+    def body(carry, inputs):
+        x, m = inputs
+        new_carry, out = step(carry, x)
+        carry = jax.tree.map(lambda n, o: jnp.where(_expand(m, n), n, o), new_carry, carry)
+        out = jax.tree.map(lambda o: jnp.where(_expand(m, o), o, jnp.zeros_like(o)), out)
+        return carry, out
+
+    carry, outs = jax.lax.scan(body, carry, (_time_major(xs), mask.T), unroll=unroll)
+    return carry, _time_major(outs)
+
+
+def reverse_padded(x: jax.Array, lengths: jax.Array) -> jax.Array:
+    """Reverse each sequence within its own length; padding stays where it is.
+
+    ``x``: ``[B, T, ...]``, ``lengths``: ``[B]``. Applying it twice gives ``x`` back.
+    """
+    t = jnp.arange(x.shape[1])
+    idx = jnp.where(t[None, :] < lengths[:, None], lengths[:, None] - 1 - t[None, :], t[None, :])
+    return jax.vmap(lambda xb, ib: xb[ib])(x, idx)
+
+
+def last_valid(y: jax.Array, lengths: jax.Array) -> jax.Array:
+    """``y[b, lengths[b] - 1]`` for each sequence: ``[B, T, F] -> [B, F]``."""
+    idx = jnp.maximum(lengths - 1, 0)
+    return jax.vmap(lambda yb, i: yb[i])(y, idx)
+
+
+class RecurrentStack(nnx.Module):
+    """``layers`` recurrent layers of one cell type, each optionally bidirectional.
+
+    The backward direction reads every sequence from its last real token to its first.
+    Layer ``l + 1`` reads the concatenated directions of layer ``l`` (with dropout between
+    layers in train mode). ``__call__(x [B, T, E], mask [B, T]) -> (y [B, T, D*H], Trace)``.
+    """
+
+    def __init__(self, arch: str, in_features: int, hidden: int, layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, unroll: int = 1,
+                 *, rngs: nnx.Rngs):
+        cell_type = CELLS[arch]
+        directions = 2 if bidirectional else 1
+        self.unroll = unroll
+        self.gate_names = cell_type.gates
+        self.cells = nnx.List([
+            nnx.List([cell_type(in_features if layer == 0 else directions * hidden, hidden,
+                                rngs=rngs) for _ in range(directions)])
+            for layer in range(layers)
+        ])
+        self.dropout = nnx.Dropout(dropout, rngs=rngs)
+
+    def run_direction(self, cell, x: jax.Array, mask: jax.Array, backward: bool):
+        """One direction of one layer: returns ``(final_carry, outs)``, outs batch-major."""
+        lengths = mask.sum(axis=1)
+        if backward:
+            x = reverse_padded(x, lengths)
+        final, outs = scan(cell, cell.init_carry(x.shape[:1]), x, mask, self.unroll)
+        if backward:
+            outs = jax.tree.map(lambda o: reverse_padded(o, lengths), outs)
+        return final, outs
+
+    def __call__(self, x: jax.Array, mask: jax.Array):
+        hidden, gates = [], {name: [] for name in self.gate_names}
+        for layer, cells in enumerate(self.cells):
+            outs = [self.run_direction(cell, x, mask, backward=d == 1)[1]
+                    for d, cell in enumerate(cells)]
+            hidden.append(jnp.stack([o["h"] for o in outs]))
+            for name in self.gate_names:
+                gates[name].append(jnp.stack([o[name] for o in outs]))
+            x = jnp.concatenate([o["h"] for o in outs], axis=-1)
+            if layer < len(self.cells) - 1:
+                x = self.dropout(x)
+        trace = Trace(
+            hidden=jnp.stack(hidden),
+            gates={name: jnp.stack(g) for name, g in gates.items()},
+            attention={},
+            mask=mask,
+        )
+        return x, trace
