@@ -32,6 +32,7 @@ lab: install
 	$(BIN)/jupyter lab notebooks/00_quickstart.ipynb $(LAB_ARGS)
 
 test: install-dev
+	$(BIN)/ruff check workbench tests conftest.py
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
