@@ -101,3 +101,65 @@ class ModelConfig:
     def replace(self, **changes) -> ModelConfig:
         """A new config with ``changes`` applied (validated again)."""
         return dataclasses.replace(self, **changes)
+
+
+TOKENIZERS = ("char", "word", "bpe")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from and how it becomes fixed-shape batches.
+
+    dataset:       a built-in name (``python -m workbench datasets``), a Hugging Face hub
+                   id, or a local path (csv / json / jsonl / parquet / txt file, or folder)
+    name:          the hub dataset's configuration, e.g. 'wikitext-2-raw-v1'
+    data_files:    ``(split, path)`` pairs of local files, e.g. (('train', 'a.csv'),)
+    task:          None = inferred from the columns; else 'classify' | 'lm' | 'tag' | 'seq2seq'
+    text_column, label_column, target_column: override the detected columns
+    tokenizer:     'char' | 'word' | 'bpe', trained on the training split
+    vocab_size:    cap on the vocabulary (specials included)
+    max_len:       tokens per sequence (longer ones are cut, and counted)
+    batch_size:    sequences per batch (constant, so models compile once)
+    max_examples:  cap per split, so a huge dataset cannot exhaust memory
+    val_fraction:  share of train held out when the dataset has no validation split
+    difficulty, size: knobs of the generated built-in tasks
+    seed:          shuffling, held-out split and built-in generation
+    """
+
+    dataset: str = "reverse"
+    name: str | None = None
+    data_files: tuple[tuple[str, str], ...] = ()
+    task: str | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    target_column: str | None = None
+    tokenizer: str = "word"
+    vocab_size: int = 8000
+    max_len: int = 64
+    batch_size: int = 32
+    max_examples: int = 200_000
+    val_fraction: float = 0.1
+    difficulty: int = 1
+    size: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, str) or not self.dataset.strip():
+            raise ConfigError(f"dataset={self.dataset!r}: give a built-in name, a hub id or "
+                              "a local path")
+        if self.task is not None:
+            _choice("task", self.task, TASKS)
+        _choice("tokenizer", self.tokenizer, TOKENIZERS)
+        for name, low in (("vocab_size", 5), ("max_len", 1), ("batch_size", 1),
+                          ("max_examples", 1), ("difficulty", 1)):
+            _at_least(name, getattr(self, name), low)
+        if self.size is not None:
+            _at_least("size", self.size, 1)
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction={self.val_fraction!r} must be in (0, 1); try 0.1")
+        for pair in self.data_files:
+            if len(pair) != 2:
+                raise ConfigError(f"data_files entry {pair!r} must be (split, path)")
+
+    def replace(self, **changes) -> DataConfig:
+        return dataclasses.replace(self, **changes)

@@ -3,7 +3,7 @@
 A batch is a dict of fixed-shape arrays:
 
 - classify: ``tokens [B, T]``, ``mask [B, T]``, ``labels [B]``
-- tag:      ``tokens``, ``mask``, ``labels [B, T]``
+- tag:      ``tokens``, ``mask``, ``labels [B, T]`` (-1 where a token is not scored)
 - lm:       ``tokens``, ``mask``, ``targets [B, T]`` (the next token at each position)
 - seq2seq:  ``tokens``, ``mask``, ``dec_tokens [B, U]``, ``dec_mask [B, U]``,
             ``targets [B, U]`` (``dec_tokens`` shifted left, ending in EOS)
@@ -33,9 +33,9 @@ def targets_and_weights(batch: dict) -> tuple[jax.Array, jax.Array]:
         weights = batch["dec_mask"] if "dec_mask" in batch else batch["mask"]
         return batch["targets"], weights
     labels = batch["labels"]
-    if labels.ndim == 1:
-        return labels, jnp.ones(labels.shape, dtype=bool)
-    return labels, batch["mask"]
+    if labels.ndim == 1:  # one label per sequence; empty filler rows do not count
+        return labels, batch["mask"].any(axis=1)
+    return jnp.maximum(labels, 0), batch["mask"] & (labels >= 0)  # -1: ignored token
 
 
 def loss_and_accuracy(logits: jax.Array, batch: dict) -> tuple[jax.Array, jax.Array]:
