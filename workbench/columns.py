@@ -101,7 +101,7 @@ def _pick(candidates: list[str], preferred: tuple[str, ...], what: str, flag: st
 
 
 def _describe(features: Features) -> str:
-    return "; ".join(f"{k}: {type(v).__name__}" for k, v in features.items())
+    return "; ".join(f"{k}: {_kind(v)}" for k, v in features.items())
 
 
 def _label_names(f) -> tuple[str, ...] | None:
@@ -184,9 +184,9 @@ def _detect(features: Features, task: str, text, label, target) -> Columns:
 def _seq2seq_columns(features, strings, source, target) -> Columns:
     if source is None or target is None:
         dicts = [n for n, f in features.items() if isinstance(f, Translation | dict)]
-        pairs = [(s, t) for s, t in PAIRS if s in strings and t in strings]
-        pairs += [tuple(s for s in strings if s.startswith(d + "."))[:2] for d in dicts]
-        pair = next((p for p in reversed(pairs) if len(p) == 2), None)
+        pairs = [tuple(s for s in strings if s.startswith(d + "."))[:2] for d in dicts]
+        pairs += [(s, t) for s, t in PAIRS if s in strings and t in strings]
+        pair = next((p for p in pairs if len(p) == 2), None)
         if pair is None and len(strings) == 2:
             pair = (strings[0], strings[1])
         if pair is None:

@@ -61,11 +61,17 @@ def _builder(path: str) -> tuple[str, dict]:
 
 
 def _load_files(files: dict[str, str]) -> datasets.DatasetDict:
-    for path in files.values():
+    for split, path in files.items():
         if not os.path.exists(path):
             raise DataError(f"data file {path!r} does not exist")
+        if os.path.getsize(path) == 0:
+            raise DataError(f"data file {path!r} ({split}) is empty")
     builder, kwargs = _builder(next(iter(files.values())))
-    return datasets.load_dataset(builder, data_files=files, **kwargs)
+    try:
+        return datasets.load_dataset(builder, data_files=files, **kwargs)
+    except Exception as err:  # noqa: BLE001 - the reader's own error, named with the file
+        raise DataError(f"could not read {', '.join(files.values())} as {builder}: "
+                        f"{type(err).__name__}: {err}") from err
 
 
 def _offline() -> bool:
