@@ -107,23 +107,23 @@ def _features(**kinds):
     return datasets.Features(kinds)
 
 
-S, I = datasets.Value("string"), datasets.Value("int64")
+S, INT = datasets.Value("string"), datasets.Value("int64")
 
 
 @pytest.mark.parametrize("features, expected", [
-    (_features(sentence=S, label=datasets.ClassLabel(names=["neg", "pos"]), idx=I),
+    (_features(sentence=S, label=datasets.ClassLabel(names=["neg", "pos"]), idx=INT),
      ("classify", "sentence", "label", None)),
     (_features(text=S, coarse_label=datasets.ClassLabel(names=["A", "B"]),
                fine_label=datasets.ClassLabel(names=["x", "y"])),
      ("classify", "text", "coarse_label", None)),
     (_features(review=S, sentiment=S), ("classify", "review", "sentiment", None)),
-    (_features(tokens=datasets.List(S), pos_tags=datasets.List(I),
+    (_features(tokens=datasets.List(S), pos_tags=datasets.List(INT),
                ner_tags=datasets.List(datasets.ClassLabel(names=["O", "B-PER"]))),
      ("tag", "tokens", "ner_tags", None)),
     (_features(id=S, translation=datasets.Translation(languages=["en", "fr"])),
      ("seq2seq", "translation.en", None, "translation.fr")),
     (_features(en=S, de=S), ("seq2seq", "en", None, "de")),
-    (_features(source=S, target=S, id=I), ("seq2seq", "source", None, "target")),
+    (_features(source=S, target=S, id=INT), ("seq2seq", "source", None, "target")),
     (_features(text=S), ("lm", "text", None, None)),
 ])
 def test_columns_and_task_are_detected_from_features(features, expected):
@@ -144,7 +144,7 @@ def test_explicit_columns_override_detection():
     (dict(text="score"), r"column 'score' holds int64 values, not strings"),
 ])
 def test_bad_column_choices_list_what_exists(kwargs, pattern):
-    features = _features(title=S, body=S, score=I, label=datasets.ClassLabel(names=["a"]))
+    features = _features(title=S, body=S, score=INT, label=datasets.ClassLabel(names=["a"]))
     with pytest.raises(DataError, match=pattern):
         detect_columns(features, **kwargs)
 
