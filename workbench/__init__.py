@@ -4,9 +4,10 @@ The core (this package without ``app`` and ``plots``) imports neither ipywidgets
 plotly.
 """
 
-from .config import ModelConfig
+from .config import DataConfig, ModelConfig
+from .data import prepare
 from .models import build_model, count_params
 from .trace import Trace
 
-__all__ = ["ModelConfig", "Trace", "build_model", "count_params"]
+__all__ = ["DataConfig", "ModelConfig", "Trace", "build_model", "count_params", "prepare"]
 __version__ = "0.1.0"

@@ -82,8 +82,8 @@ def feature_of(features: Features, column: str):
     head, _, key = column.partition(".")
     if head in features and key:
         return Value("string")
-    raise DataError(f"column {column!r} does not exist; the columns are "
-                    f"{', '.join(_string_columns(features) + list(features))}")
+    names = list(features) + [s for s in _string_columns(features) if s not in features]
+    raise DataError(f"column {column!r} does not exist; the columns are {', '.join(names)}")
 
 
 def _pick(candidates: list[str], preferred: tuple[str, ...], what: str, flag: str,

@@ -177,7 +177,7 @@ def prepare(config: DataConfig) -> Prepared:
         return _CACHE[config]
     splits, notes = load_splits(config)
     features = splits["train"].features
-    entry = CATALOG.get(config.dataset)
+    entry = None if config.data_files else CATALOG.get(config.dataset)
     columns = detect_columns(
         features, config.task,
         config.text_column or (entry and entry.text_column),
