@@ -310,3 +310,24 @@ def test_huge_splits_are_capped_and_say_so(tmp_path):
     prepared = prepare(DataConfig(dataset=path, max_examples=100, batch_size=4))
     assert prepared.stats["train"]["examples"] == 100
     assert any("capped at max_examples=100" in n for n in prepared.notes)
+
+
+def test_length_buckets_batch_similar_lengths_without_cutting_more():
+    plain = prepare(DataConfig(dataset="reverse", size=400, max_len=24, batch_size=16))
+    bucketed = prepare(plain.config.replace(buckets=4))
+    widths = {b["tokens"].shape[1] for b in bucketed.batches("train")}
+    assert widths <= {6, 12, 18, 24} and len(widths) > 1
+    assert all(b["tokens"].shape[0] == 16 for b in bucketed.batches("train"))
+    # validation: every example once, with the same tokens as without buckets
+    def real_rows(prepared):
+        rows = []
+        for b in prepared.batches("validation"):
+            for tokens, mask, dec in zip(b["tokens"], b["mask"], b["dec_mask"], strict=True):
+                if mask.any():
+                    rows.append((tuple(tokens[mask]), int(dec.sum())))
+        return sorted(rows)
+    assert real_rows(bucketed) == real_rows(plain)
+    # train: each example at most once per epoch; only one ragged end (< a batch) is left
+    drawn = sum(b["tokens"].shape[0] for b in bucketed.batches("train"))
+    train_size = bucketed.stats["train"]["examples"]
+    assert train_size - 16 < drawn <= train_size

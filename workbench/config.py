@@ -120,6 +120,8 @@ class DataConfig:
     vocab_size:    cap on the vocabulary (specials included)
     max_len:       tokens per sequence (longer ones are cut, and counted)
     batch_size:    sequences per batch (constant, so models compile once)
+    buckets:       1 = every batch is max_len wide; k > 1 = rows of similar length are
+                   batched together at k widths (shorter scans, up to k compilations)
     max_examples:  cap per split, so a huge dataset cannot exhaust memory
     val_fraction:  share of train held out when the dataset has no validation split
     difficulty, size: knobs of the generated built-in tasks
@@ -137,6 +139,7 @@ class DataConfig:
     vocab_size: int = 8000
     max_len: int = 64
     batch_size: int = 32
+    buckets: int = 1
     max_examples: int = 200_000
     val_fraction: float = 0.1
     difficulty: int = 1
@@ -150,7 +153,7 @@ class DataConfig:
         if self.task is not None:
             _choice("task", self.task, TASKS)
         _choice("tokenizer", self.tokenizer, TOKENIZERS)
-        for name, low in (("vocab_size", 5), ("max_len", 1), ("batch_size", 1),
+        for name, low in (("vocab_size", 5), ("max_len", 1), ("batch_size", 1), ("buckets", 1),
                           ("max_examples", 1), ("difficulty", 1)):
             _at_least(name, getattr(self, name), low)
         if self.size is not None:

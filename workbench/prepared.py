@@ -155,39 +155,69 @@ class Prepared:
                 ) -> Iterator[dict[str, np.ndarray]]:
         """Fixed-shape batches of ``split``. ``train`` (default: split == 'train')
         shuffles with ``(seed, epoch)`` and drops the ragged end; otherwise every row is
-        visited once in order."""
+        visited once in order. With ``buckets > 1``, rows of similar length share a batch
+        cut to their bucket's width (at most ``buckets`` shapes, so as many compilations)."""
         train = split == "train" if train is None else train
-        rows, size = self.rows(split, epoch, train), self.config.batch_size
-        n = len(rows["lengths"])
-        if n == 0:
+        rows = self.rows(split, epoch, train)
+        if len(rows["lengths"]) == 0:
             raise DataError(f"split {split!r} is too short for one window of "
                             f"max_len={self.config.max_len}; lower max_len")
-        if train:
-            order = np.random.default_rng([self.config.seed, epoch, 1]).permutation(n)
-            order = np.resize(order, max(size, n - n % size))  # tile a tiny split
-        else:
-            order = np.arange(-(-n // size) * size)  # past n: empty filler rows
-        for start in range(0, len(order), size):
-            yield self._batch(rows, order[start:start + size])
+        rng = np.random.default_rng([self.config.seed, epoch, 1])
+        for idx, width in self._groups(rows, train, rng):
+            yield self._batch(rows, idx, width)
 
-    def _batch(self, rows: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    def _widths(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's bucket width, and the widths in use."""
+        length, k = self.config.max_len, 1 if self.task == "lm" else self.config.buckets
+        widths = np.unique(-(-length * np.arange(1, k + 1) // k))
+        longest = np.minimum(np.maximum(rows["lengths"], rows.get("dec_lengths", 0)), length)
+        return widths[np.searchsorted(widths, longest)], widths
+
+    def _groups(self, rows, train: bool, rng) -> list[tuple[np.ndarray, int]]:
+        size, n = self.config.batch_size, len(rows["lengths"])
+        row_width, widths = self._widths(rows)
+        groups, leftover = [], []
+        for width in widths:
+            members = np.flatnonzero(row_width == width)
+            if train:
+                members = rng.permutation(members)
+                full = len(members) - len(members) % size
+                leftover.append(members[full:])
+                members = members[:full]
+            else:  # past n: empty filler rows
+                members = np.concatenate([members, np.arange(n, n + (-len(members)) % size)])
+            groups += [(members[i:i + size], int(width)) for i in range(0, len(members), size)]
+        if train:  # ragged ends of all buckets, at full width; tile a tiny split
+            rest = rng.permutation(np.concatenate(leftover))
+            if not groups:
+                rest = np.resize(rest, size)
+            groups += [(rest[i:i + size], int(widths[-1]))
+                       for i in range(0, len(rest) - len(rest) % size, size)]
+            groups = [groups[i] for i in rng.permutation(len(groups))]
+        return groups
+
+    def _batch(self, rows: dict[str, np.ndarray], idx: np.ndarray,
+               width: int) -> dict[str, np.ndarray]:
         real = idx < len(rows["lengths"])
         take = np.where(real, idx, 0)
-        length = self.config.max_len
-        lengths = np.where(real, np.minimum(rows["lengths"][take], length), 0)
-        batch = {"tokens": rows["tokens"][take] * real[:, None],
-                 "mask": np.arange(length)[None, :] < lengths[:, None]}
+
+        def cut(name):
+            values = rows[name][take]
+            return values[:, :width] if values.ndim == 2 else values
+
+        def mask(lengths_name):
+            lengths = np.where(real, np.minimum(rows[lengths_name][take], width), 0)
+            return np.arange(width)[None, :] < lengths[:, None]
+
+        batch = {"tokens": cut("tokens") * real[:, None], "mask": mask("lengths")}
         if "labels" in rows:
-            labels = rows["labels"][take]
+            labels = cut("labels")
             batch["labels"] = np.where(real.reshape((-1,) + (1,) * (labels.ndim - 1)),
                                        labels, 0 if labels.ndim == 1 else -1)
-        if "targets" in rows and self.task == "lm":
-            batch["targets"] = rows["targets"][take]
+        if "targets" in rows:
+            batch["targets"] = cut("targets")
         if self.task == "seq2seq":
-            dec = np.where(real, np.minimum(rows["dec_lengths"][take], length), 0)
-            batch["dec_tokens"] = rows["dec_tokens"][take]
-            batch["dec_mask"] = np.arange(length)[None, :] < dec[:, None]
-            batch["targets"] = rows["targets"][take]
+            batch["dec_tokens"], batch["dec_mask"] = cut("dec_tokens"), mask("dec_lengths")
         return batch
 
     def summary(self) -> dict:
