@@ -75,6 +75,9 @@ def test_local_dataset_folder_with_a_card_and_a_saved_dataset(tmp_path):
         "# Reviews\n")
     splits, _ = load_splits(DataConfig(dataset=str(folder)))
     assert {"train", "validation", "test"} <= set(splits) and len(splits["test"]) == 8
+    only, notes = load_splits(DataConfig(dataset=str(folder), split="train[:20]"))
+    assert len(only["train"]) == 18 and len(only["validation"]) == 2
+    assert "held out" in notes[0]
     saved = tmp_path / "saved"
     datasets.DatasetDict({"train": datasets.Dataset.from_dict(REVIEWS)}).save_to_disk(saved)
     assert len(load_splits(DataConfig(dataset=str(saved)))[0]["train"]) == 36

@@ -31,7 +31,7 @@ def _datasets(args) -> None:
 
 def _data_config(args) -> DataConfig:
     return DataConfig(
-        dataset=args.dataset, name=args.name, task=args.task,
+        dataset=args.dataset, name=args.name, split=args.split, task=args.task,
         data_files=tuple(_split_path(s) for s in args.data_files),
         text_column=args.text_column, label_column=args.label_column,
         target_column=args.target_column, tokenizer=args.tokenizer,
@@ -59,6 +59,7 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="reverse",
                         help="built-in name, catalog key, hub id, or local path")
     parser.add_argument("--name", help="hub dataset configuration")
+    parser.add_argument("--split", help="load only this split, e.g. 'train[:20%%]'")
     parser.add_argument("--data-files", action="append", default=[], metavar="SPLIT=PATH")
     parser.add_argument("--task", choices=TASKS)
     parser.add_argument("--text-column")

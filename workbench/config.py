@@ -113,6 +113,8 @@ class DataConfig:
     dataset:       a built-in name (``python -m workbench datasets``), a Hugging Face hub
                    id, or a local path (csv / json / jsonl / parquet / txt file, or folder)
     name:          the hub dataset's configuration, e.g. 'wikitext-2-raw-v1'
+    split:         load only this split of a hub dataset or folder (e.g. 'train[:20%]'); it
+                   becomes the training split and a validation split is held out from it
     data_files:    ``(split, path)`` pairs of local files, e.g. (('train', 'a.csv'),)
     task:          None = inferred from the columns; else 'classify' | 'lm' | 'tag' | 'seq2seq'
     text_column, label_column, target_column: override the detected columns
@@ -130,6 +132,7 @@ class DataConfig:
 
     dataset: str = "reverse"
     name: str | None = None
+    split: str | None = None
     data_files: tuple[tuple[str, str], ...] = ()
     task: str | None = None
     text_column: str | None = None

@@ -91,13 +91,13 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _load_hub(dataset_id: str, name: str | None,
-              revision: str | None = None) -> datasets.DatasetDict:
+def _load_hub(dataset_id: str, name: str | None, revision: str | None = None,
+              split: str | None = None):
     try:
         if not _offline() and not _hub_reachable():
             raise ConnectionError("no network: the hub cannot be reached (with "
                                   "HF_HUB_OFFLINE=1 a copy in the local cache is used)")
-        return datasets.load_dataset(dataset_id, name, revision=revision)
+        return datasets.load_dataset(dataset_id, name, revision=revision, split=split)
     except Exception as err:  # noqa: BLE001 - every hub failure gets the same advice
         why = "offline (HF_HUB_OFFLINE is set)" if _offline() else f"{type(err).__name__}: {err}"
         raise DataError(
@@ -115,17 +115,17 @@ def _load_raw(config: DataConfig):
         return to_dataset_dict(data)
     if config.dataset in CATALOG:
         entry = CATALOG[config.dataset]
-        return _load_hub(entry.hub_id, config.name or entry.name, entry.revision)
+        return _load_hub(entry.hub_id, config.name or entry.name, entry.revision, config.split)
     path = config.dataset
     if os.path.isfile(path):
         return _load_files({"train": path})
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, "dataset_dict.json")):
             return datasets.load_from_disk(path)
-        return datasets.load_dataset(path, config.name)
+        return datasets.load_dataset(path, config.name, split=config.split)
     if path.startswith((".", "/", "~")) or pathlib.Path(path).suffix.lower() in BUILDERS:
         raise DataError(f"local path {path!r} does not exist")
-    return _load_hub(path, config.name)
+    return _load_hub(path, config.name, split=config.split)
 
 
 @contextlib.contextmanager
