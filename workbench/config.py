@@ -126,6 +126,7 @@ class DataConfig:
                    batched together at k widths (shorter scans, up to k compilations)
     max_examples:  cap per split, so a huge dataset cannot exhaust memory
     val_fraction:  share of train held out when the dataset has no validation split
+    tag_scheme:    'BIO' (IOB2) or 'IOB1': how entity tags are read for entity F1
     difficulty, size: knobs of the generated built-in tasks
     seed:          shuffling, held-out split and built-in generation
     """
@@ -145,6 +146,7 @@ class DataConfig:
     buckets: int = 1
     max_examples: int = 200_000
     val_fraction: float = 0.1
+    tag_scheme: str = "BIO"
     difficulty: int = 1
     size: int | None = None
     seed: int = 0
@@ -156,6 +158,7 @@ class DataConfig:
         if self.task is not None:
             _choice("task", self.task, TASKS)
         _choice("tokenizer", self.tokenizer, TOKENIZERS)
+        _choice("tag_scheme", self.tag_scheme, ("BIO", "IOB1"))
         for name, low in (("vocab_size", 5), ("max_len", 1), ("batch_size", 1), ("buckets", 1),
                           ("max_examples", 1), ("difficulty", 1)):
             _at_least(name, getattr(self, name), low)
@@ -168,4 +171,63 @@ class DataConfig:
                 raise ConfigError(f"data_files entry {pair!r} must be (split, path)")
 
     def replace(self, **changes) -> DataConfig:
+        return dataclasses.replace(self, **changes)
+
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    optimizer:    'adam' | 'adamw' | 'sgd' (with momentum 0.9)
+    lr:           peak learning rate; injected into the compiled step, so changing it
+                  mid-run never recompiles
+    weight_decay: decoupled weight decay ('adamw')
+    clip_norm:    clip the global gradient norm to this (0 = off)
+    warmup_steps: linear warm-up from 0 to ``lr``
+    schedule:     'constant' or 'cosine' decay to 10% of ``lr`` at ``steps``
+    steps:        optimisation steps in total
+    minutes:      optional wall-clock budget; training stops at whichever comes first
+    eval_every:   steps between validations (0 = only at the end)
+    eval_batches: cap on validation batches per evaluation (None = the whole split)
+    patience:     stop after this many validations without improvement (None = never)
+    chunk:        steps run between host updates (one device-to-host transfer each)
+    seed:         parameter init, dropout and data order
+    """
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip_norm: float = 1.0
+    warmup_steps: int = 0
+    schedule: str = "constant"
+    steps: int = 1000
+    minutes: float | None = None
+    eval_every: int = 200
+    eval_batches: int | None = None
+    patience: int | None = None
+    chunk: int = 20
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        if not self.lr > 0:
+            raise ConfigError(f"lr={self.lr!r} must be > 0; try 1e-3")
+        for name in ("weight_decay", "clip_norm"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 0")
+        for name, low in (("steps", 1), ("chunk", 1), ("warmup_steps", 0), ("eval_every", 0),
+                          ("seed", 0)):
+            _at_least(name, getattr(self, name), low)
+        for name in ("eval_batches", "patience"):
+            if getattr(self, name) is not None:
+                _at_least(name, getattr(self, name), 1)
+        if self.minutes is not None and not self.minutes > 0:
+            raise ConfigError(f"minutes={self.minutes!r} must be > 0")
+
+    def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)

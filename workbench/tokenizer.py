@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 SPECIALS = ("[PAD]", "[UNK]", "[BOS]", "[EOS]")
@@ -74,6 +75,14 @@ class TextTokenizer:
         encodings = self.hf.encode_batch([list(w) for w in words], is_pretokenized=True,
                                          add_special_tokens=False)
         return [(e.ids, e.word_ids) for e in encodings]
+
+    def encode_padded(self, text: str, max_len: int):
+        """One text as a ``[1, max_len]`` batch: ``(tokens int32, mask bool)``; longer
+        texts keep their first ``max_len`` tokens."""
+        ids = self.encode([text])[0][:max_len]
+        tokens = np.zeros((1, max_len), np.int32)
+        tokens[0, : len(ids)] = ids
+        return tokens, np.arange(max_len)[None, :] < len(ids)
 
     def decode(self, ids: Iterable[int], skip_special: bool = True) -> str:
         return self.hf.decode([int(i) for i in ids], skip_special_tokens=skip_special)

@@ -1,0 +1,205 @@
+"""Decoding, as a specification: sampling honours temperature, top-k and top-p; generation
+is reproducible, equals a plain greedy loop, slides its window, stops at EOS and compiles
+once; a GRU encoder-decoder trained for seconds reverses held-out sequences, attends along
+the anti-diagonal, and beam search with one beam is greedy search."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from helpers import CLASSES, VOCAB, pad
+
+from workbench import DataConfig, ModelConfig, build_model, prepare
+from workbench import decode as wd
+from workbench import train as wt
+from workbench.tokenizer import BOS, EOS
+
+LOGITS = np.array([2.0, -1.0, 0.5, 1.5, 0.0, -3.0], np.float32)  # argmax 0, runner-up 3
+
+
+def _keys(n, seed=0):
+    return jax.random.split(jax.random.key(seed), n)
+
+
+def test_greedy_settings_pick_the_argmax():
+    rng = np.random.default_rng(0)
+    for logits in [LOGITS, *rng.normal(size=(5, 13)).astype(np.float32)]:
+        best = int(np.argmax(logits))
+        for key in _keys(5):
+            assert wd.sample_logits(logits, key, temperature=0.0) == best
+            assert wd.sample_logits(logits, key, temperature=0.0, top_k=3, top_p=0.5) == best
+            assert wd.sample_logits(logits, key, top_p=1e-3) == best
+            for temperature in (0.3, 1.0, 10.0):
+                assert wd.sample_logits(logits, key, temperature, top_k=1) == best
+
+
+def test_top_k_two_never_leaves_the_top_two():
+    drawn = {wd.sample_logits(LOGITS, key, temperature=5.0, top_k=2) for key in _keys(300)}
+    assert drawn == {0, 3}  # both appear at a high temperature, nothing else does
+
+
+def test_frequencies_follow_the_tempered_and_filtered_softmax():
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05], np.float32))
+    n = 3000
+
+    def frequencies(**settings):
+        draws = [wd.sample_logits(logits, key, **settings) for key in _keys(n, seed=1)]
+        return np.bincount(draws, minlength=4) / n
+
+    tempered = np.exp(logits / 0.7) / np.exp(logits / 0.7).sum()
+    np.testing.assert_allclose(frequencies(temperature=0.7), tempered, atol=0.03)
+    # nucleus 0.7: {0, 1} is the smallest set reaching 0.7 (0.5 alone does not)
+    np.testing.assert_allclose(frequencies(top_p=0.7), [0.625, 0.375, 0, 0], atol=0.03)
+    np.testing.assert_allclose(frequencies(top_k=3), np.array([0.5, 0.3, 0.15, 0]) / 0.95,
+                               atol=0.03)
+
+
+def test_the_same_key_gives_the_same_token_and_bad_settings_are_named():
+    for key in _keys(20):
+        assert wd.sample_logits(LOGITS, key) == wd.sample_logits(LOGITS, key)
+    with pytest.raises(ValueError, match="top_p"):
+        wd.sample_logits(LOGITS, _keys(1)[0], top_p=0.0)
+
+
+def _lm(arch="gru", dropout=0.0):
+    config = ModelConfig(arch=arch, task="lm", hidden=16, embed=8, heads=2, dropout=dropout,
+                         unroll=1)
+    return build_model(config, VOCAB, seed=1)
+
+
+def _manual_greedy(model, prompt, n, max_len):
+    """Call the model on the growing prefix (its last ``max_len`` tokens), unpadded."""
+    ids = list(prompt)
+    for _ in range(n):
+        context = jnp.asarray([ids[-max_len:]], jnp.int32)
+        logits, _ = model(context, jnp.ones(context.shape, bool))
+        ids.append(int(jnp.argmax(logits[0, -1])))
+    return ids
+
+
+@pytest.mark.parametrize("arch", ["gru", "transformer"])
+def test_greedy_generation_equals_a_plain_loop_and_slides_its_window(arch):
+    model = _lm(arch)
+    model.eval()
+    prompt, n, max_len = [4, 5, 6], 12, 8  # 15 tokens through an 8-token window
+    result = wd.generate(model, prompt, n, max_len, temperature=0.0, stop_at_eos=False)
+    assert result.ids == _manual_greedy(model, prompt, n, max_len)
+    assert result.ids == prompt + result.new_ids and len(result.new_ids) == n
+    np.testing.assert_array_equal(result.probs, 1.0)  # greedy: a point mass
+    np.testing.assert_array_equal(result.top_ids[:, 0], result.new_ids)
+
+
+def test_generation_is_reproducible_and_probabilities_are_the_ones_used():
+    model = _lm()
+    runs = [wd.generate(model, [4, 5], 10, 8, seed=seed, stop_at_eos=False)
+            for seed in (0, 0, 1, 2, 3)]
+    assert runs[0].ids == runs[1].ids
+    np.testing.assert_array_equal(runs[0].probs, runs[1].probs)
+    assert len({tuple(r.new_ids) for r in runs[1:]}) >= 3  # different seeds differ
+    for r in runs:
+        assert np.all((r.probs > 0) & (r.probs <= 1))
+        np.testing.assert_allclose(r.probs, r.model_probs, rtol=1e-4)  # nothing filtered
+    filtered = wd.generate(model, [4, 5], 10, 8, temperature=0.5, top_k=3, stop_at_eos=False)
+    assert np.all(filtered.probs >= filtered.model_probs) and np.all(filtered.probs <= 1)
+    assert all(t in row for t, row in zip(filtered.new_ids, filtered.top_ids[:, :3],
+                                          strict=True))
+    assert wd.generate(model, [], 3, 8).ids[0] == BOS  # an empty prompt starts from BOS
+
+
+def test_generation_stops_at_eos_and_leaves_the_model_mode_alone():
+    model = _lm(dropout=0.5)  # built in train mode: dropout on
+    model.head.bias[...] = model.head.bias[...].at[EOS].set(50.0)
+    assert wd.generate(model, [4], 6, 8).new_ids == [EOS]
+    assert wd.generate(model, [4], 6, 8, stop_at_eos=False).new_ids == [EOS] * 6
+    model.head.bias[...] = jnp.zeros(VOCAB)
+    first = wd.generate(model, [4, 5, 6], 12, 8, temperature=0.0, stop_at_eos=False)
+    assert model.dropout.deterministic is False  # still in train mode
+    model.eval()
+    again = wd.generate(model, [4, 5, 6], 12, 8, temperature=0.0, stop_at_eos=False)
+    assert again.ids == first.ids  # dropout was off in both runs
+
+
+def test_generation_compiles_once_per_length():
+    model = _lm()
+    wd.generate(model, [4, 5], 3, 8)
+    before = wd.TRACE_COUNT["lm_chunk"]
+    for prompt, n, settings in (([], 1, {}), ([4] * 20, 40, {"temperature": 0.0}),
+                                ([7, 8, 9], 17, {"top_k": 2, "top_p": 0.5, "seed": 3})):
+        wd.generate(model, prompt, n, 8, **settings)
+    model.head.bias[...] = jnp.ones(VOCAB)  # new weights, same graph
+    wd.generate(model, [4, 5], 5, 8)
+    assert wd.TRACE_COUNT["lm_chunk"] == before
+    wd.generate(model, [4, 5], 5, 9)  # a new length is a new shape: the counter sees it
+    assert wd.TRACE_COUNT["lm_chunk"] == before + 1
+
+
+def test_classifier_probabilities_and_tags():
+    tokens, mask = pad([[4, 5, 6], [7, 8], [9]], 6)
+    config = ModelConfig(arch="gru", task="classify", hidden=16, embed=8, unroll=1)
+    probs = wd.predict_proba(build_model(config, VOCAB, n_classes=CLASSES), tokens, mask)
+    assert probs.shape == (3, CLASSES) and np.all(probs >= 0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    tagger = build_model(config.replace(task="tag"), VOCAB, n_classes=CLASSES)
+    tags = wd.tag(tagger, tokens, mask)
+    assert np.all(tags[~mask] == -1) and np.all(tags[mask] >= 0)
+    logits, _ = tagger(jnp.asarray(tokens), jnp.asarray(mask))
+    np.testing.assert_array_equal(tags[mask], np.asarray(logits).argmax(-1)[mask])
+    with pytest.raises(TypeError, match="task='tag'"):
+        wd.tag(build_model(config, VOCAB, n_classes=CLASSES), tokens, mask)
+
+
+MAX_LEN = 12
+
+
+@pytest.fixture(scope="module")
+def reverser():
+    """A GRU encoder-decoder trained for a few hundred steps to reverse symbol strings."""
+    data = prepare(DataConfig(dataset="reverse", size=3000, max_len=MAX_LEN, batch_size=64))
+    config = ModelConfig(arch="gru", task="seq2seq", hidden=64, embed=32, attention="dot",
+                         unroll=1)
+    model = build_model(config, data.vocab_size)
+    optimizer = nnx.Optimizer(model, wt.make_optimizer(3e-3), wrt=nnx.Param)
+    steps = 0
+    for epoch in range(100):
+        for batch in data.batches("train", epoch=epoch):
+            wt.train_step(model, optimizer, batch)
+            steps += 1
+            if steps == 500:
+                val = data.arrays["validation"]
+                sources = [val["tokens"][i, : val["lengths"][i]].tolist() for i in range(20)]
+                return model, sources
+    raise AssertionError("unreachable")
+
+
+def test_a_trained_reverser_reverses_held_out_sources_along_the_anti_diagonal(reverser):
+    model, sources = reverser
+    exact, on_diagonal, rows = 0, 0, 0
+    for src in sources:
+        result = wd.greedy_translate(model, src, MAX_LEN)
+        exact += result.ids == src[::-1] and result.finished
+        n = len(src)
+        if len(result.ids) == n:
+            w = result.cross_attention
+            np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-5)
+            on_diagonal += int((w.argmax(axis=1) == n - 1 - np.arange(n)).sum())
+        rows += n
+    assert exact >= 18, f"{exact}/20 reversed exactly"
+    assert on_diagonal >= 0.9 * rows, f"{on_diagonal}/{rows} rows peak on the anti-diagonal"
+
+
+def test_beam_search_with_one_beam_is_greedy_and_wider_beams_score_no_worse(reverser):
+    model, sources = reverser
+    for i, src in enumerate(sources):
+        if i == 1:  # compiled by now; sources of other lengths reuse it
+            before = dict(wd.TRACE_COUNT)
+        greedy = wd.greedy_translate(model, src, MAX_LEN)
+        one = wd.beam_translate(model, src, MAX_LEN, beam=1)
+        assert (one.ids, one.finished) == (greedy.ids, greedy.finished)
+        np.testing.assert_allclose(one.log_prob, greedy.log_prob, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(one.cross_attention, greedy.cross_attention, atol=1e-6)
+        four = wd.beam_translate(model, src, MAX_LEN, beam=4, length_penalty=0.6)
+        assert four.score == pytest.approx(four.normalized(0.6), rel=1e-5)
+        assert four.score >= greedy.normalized(0.6) - 1e-5
+    assert len({len(s) for s in sources}) > 1
+    assert wd.TRACE_COUNT == before

@@ -1,0 +1,114 @@
+"""The Trainer: learning on every task, determinism, events, stop, early stopping, the
+non-finite guard, learning-rate changes without recompiling, and resume equality."""
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+from workbench import DataConfig, ModelConfig, prepare
+from workbench import train as wt
+from workbench.config import TrainConfig
+from workbench.trainer import NonFiniteLoss, Trainer
+
+SMALL = dict(hidden=32, embed=16)
+TASK_DATA = {
+    "classify": DataConfig(dataset="sentiment", size=400, max_len=16, batch_size=16),
+    "lm": DataConfig(dataset="prose", tokenizer="char", max_len=32, batch_size=16),
+    "tag": DataConfig(dataset="brackets-depth", size=400, max_len=24, batch_size=16),
+    "seq2seq": DataConfig(dataset="reverse", size=400, max_len=16, batch_size=16),
+}
+
+
+def _trainer(task="classify", arch="gru", observers=(), **train):
+    data = prepare(TASK_DATA[task])
+    fields = dict(steps=60, chunk=10, eval_every=0, lr=3e-3) | train
+    return Trainer(data, ModelConfig(arch=arch, task=task, **SMALL), TrainConfig(**fields),
+                   observers=observers)
+
+
+@pytest.mark.parametrize("task", list(TASK_DATA))
+def test_loss_decreases_on_every_task(task):
+    trainer = _trainer(task, steps=120, chunk=20, eval_batches=4)
+    before = trainer.evaluate(max_batches=4)["loss"]
+    final = trainer.fit()
+    assert final["loss"] < 0.8 * before, (before, final["loss"])
+    assert final["outcome"] == "finished" and trainer.step == 120
+    expected = {"classify": "macro_f1", "lm": "perplexity", "tag": "token_accuracy",
+                "seq2seq": "bleu"}[task]
+    assert expected in final
+
+
+def test_same_seed_gives_identical_history():
+    losses = []
+    for _ in range(2):
+        trainer = _trainer(steps=30)
+        trainer.fit()
+        losses.append([r["loss"] for r in trainer.history if r["kind"] == "train"])
+    assert losses[0] == losses[1]
+    other = _trainer(steps=30, seed=1)
+    other.fit()
+    assert [r["loss"] for r in other.history if r["kind"] == "train"] != losses[0]
+
+
+def test_events_stop_and_one_transfer_per_chunk():
+    events = []
+
+    def observe(event, trainer, info):
+        events.append((event, trainer.step))
+        if event == "chunk" and trainer.step == 20:
+            trainer.stop()
+
+    trainer = _trainer(observers=(observe,), steps=100)
+    final = trainer.fit()
+    assert final["outcome"] == "stopped" and trainer.step == 20
+    assert events == [("chunk", 10), ("chunk", 20), ("eval", 20), ("stopped", 20)]
+
+
+def test_periodic_validation_and_early_stopping():
+    trainer = _trainer(steps=200, chunk=10, eval_every=20, patience=1, lr=1e-9)
+    final = trainer.fit()  # a learning rate this small cannot improve: stop after 2 evals
+    assert final["outcome"] == "stopped_early"
+    evals = [r["step"] for r in trainer.history if r["kind"] == "eval"]
+    assert evals[:2] == [20, 40] and trainer.step == 40
+
+
+def test_non_finite_loss_restores_the_last_finite_parameters():
+    # Adam bounds each update by lr, so it stays finite here even at lr=1e4; SGD does not.
+    trainer = _trainer(task="classify", arch="transformer", lr=1e4, optimizer="sgd",
+                       clip_norm=0.0, steps=200, chunk=50)
+    failures = []
+    trainer.observers.append(lambda e, t, i: failures.append(i) if e == "failed" else None)
+    with pytest.raises(NonFiniteLoss, match=r"diverged at step \d+: .*restored\. Likely cause: "
+                       r"the learning rate 10000 is too high for this model; try 1000"):
+        trainer.fit()
+    params = jax.tree.leaves(nnx.state(trainer.model, nnx.Param))
+    assert all(np.isfinite(np.asarray(p)).all() for p in params)
+    assert failures and "learning rate" in failures[0]["error"]
+
+
+def test_learning_rate_change_reuses_the_compiled_step():
+    trainer = _trainer(steps=40)
+    trainer.run(5)
+    count = wt.TRACE_COUNT["train_step"]
+    trainer.set_lr(1e-4)
+    record = trainer.run(5)
+    assert wt.TRACE_COUNT["train_step"] == count and record["lr"] == pytest.approx(1e-4)
+
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
+    whole = _trainer(steps=40)
+    whole.fit()
+    first = _trainer(steps=20)
+    first.fit()
+    first.save(tmp_path / "run")
+    resumed = Trainer.resume(tmp_path / "run", config=first.config.replace(steps=40))
+    assert resumed.step == 20 and len(resumed.history) == len(first.history)
+    resumed.fit()
+    a = jax.tree.leaves(nnx.state(whole.model, nnx.Param))
+    b = jax.tree.leaves(nnx.state(resumed.model, nnx.Param))
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-6)
+    whole_losses = [r["loss"] for r in whole.history if r["kind"] == "train"]
+    resumed_losses = [r["loss"] for r in resumed.history if r["kind"] == "train"]
+    assert resumed_losses == pytest.approx(whole_losses, rel=1e-6)

@@ -1,0 +1,360 @@
+"""Save and load a training run, atomically and without pickle.
+
+A checkpoint is a directory::
+
+    params.msgpack     all of the model's nnx state as a nested dict of arrays: parameters,
+                       and the dropout RNG keys (as uint32 key data) and counts, so a resumed
+                       run draws the same dropout masks as an uninterrupted one
+    optimizer.msgpack  the nnx.Optimizer's state (step, optax state incl. the injected
+                       learning rate), when ``save`` was given an optimizer
+    tokenizer.json     ``TextTokenizer.to_json()``, when given
+    meta.json          format_version, configs (class name + fields), model_args, label_names,
+                       history, step, rng_key (uint32 list), extra, saved_at, files
+
+``save`` writes a hidden sibling ``.NAME.tmp-*`` directory, fsyncs it, moves any old
+checkpoint aside to ``.NAME.old-*``, renames the new one in and deletes the old one, so the
+target path holds either the old or the new checkpoint, never a half-written one.
+Config classes are resolved by name from ``workbench.config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+import time
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx, serialization, traverse_util
+
+from . import config as config_module
+from .models import build_model
+from .tokenizer import TextTokenizer
+
+FORMAT_VERSION = 1
+PARAMS, OPTIMIZER, TOKENIZER, META = (
+    "params.msgpack", "optimizer.msgpack", "tokenizer.json", "meta.json")
+MODEL_ARGS = ("vocab_size", "n_classes", "target_vocab_size", "seed")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be written or read; the message names the path and the fix."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded run. ``optimizer`` is set only when ``load`` was given ``optimizer_for``."""
+
+    model: nnx.Module
+    configs: dict[str, Any]
+    model_args: dict[str, Any]
+    tokenizer: TextTokenizer | None = None
+    label_names: tuple | None = None
+    history: list[dict] = field(default_factory=list)
+    step: int = 0
+    rng_key: list[int] | None = None
+    extra: dict = field(default_factory=dict)
+    path: Path | None = None
+    optimizer: nnx.Optimizer | None = None
+
+    @property
+    def model_config(self) -> config_module.ModelConfig:
+        return self.configs["model"]
+
+
+def save(path, *, model: nnx.Module, model_config, model_args: dict, optimizer=None,
+         configs: dict | None = None, tokenizer: TextTokenizer | None = None,
+         label_names: Iterable | None = None, history: Iterable[Mapping] = (), step: int = 0,
+         rng_key=None, extra: dict | None = None) -> Path:
+    """Write a checkpoint directory at ``path`` atomically (replacing one already there);
+    ``model_args`` are ``build_model``'s keywords. Returns the path."""
+    target = Path(path)
+    configs = dict(configs or {})
+    if configs.setdefault("model", model_config) != model_config:
+        raise CheckpointError(f"cannot save {target}: configs['model'] differs from "
+                              "model_config; pass the model's config once, as model_config")
+    unknown = set(model_args) - set(MODEL_ARGS)
+    if unknown or "vocab_size" not in model_args:
+        raise CheckpointError(f"cannot save {target}: model_args must hold vocab_size and "
+                              f"only {', '.join(MODEL_ARGS)}; got {sorted(model_args)}")
+    files = {PARAMS: _pack(model)}
+    if optimizer is not None:
+        files[OPTIMIZER] = _pack(optimizer)
+    if tokenizer is not None:
+        files[TOKENIZER] = tokenizer.to_json().encode("utf-8")
+    meta = {"format_version": FORMAT_VERSION,
+            "configs": {name: _config_entry(target, name, c) for name, c in configs.items()},
+            "model_args": dict(model_args),
+            "label_names": None if label_names is None else list(label_names),
+            "history": [dict(row) for row in history], "step": int(step),
+            "rng_key": _key_list(target, rng_key), "extra": dict(extra or {}),
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "files": sorted(files)}
+    files[META] = _meta_bytes(target, meta, configs)
+    _write_atomically(target, files)
+    return target
+
+
+def load(path, *, optimizer_for: Callable[[nnx.Module], nnx.Optimizer] | None = None
+         ) -> Checkpoint:
+    """Rebuild the model with ``build_model(configs['model'], **model_args)`` and restore all
+    its nnx state. ``optimizer_for(model)``, if given, builds an optimizer for the restored
+    model whose state is then restored too (see ``restore_optimizer``)."""
+    root = _directory(path)
+    meta = read_meta(root)
+    configs = {name: _revive_config(root / META, name, entry)
+               for name, entry in meta["configs"].items()}
+    try:
+        model = build_model(configs["model"], **meta["model_args"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{root / META}: cannot build the model from its config and "
+                              f"model_args ({e}); fix meta.json or re-save the run") from e
+    _restore(root / PARAMS, model, "the model", "the model built from meta.json; was meta.json "
+             "edited, or params.msgpack copied from another run? re-save the run")
+    tokenizer = None
+    if TOKENIZER in meta["files"]:
+        try:
+            tokenizer = TextTokenizer.from_json((root / TOKENIZER).read_text("utf-8"))
+        except Exception as e:  # any decoding failure means a corrupt file
+            raise CheckpointError(f"{root / TOKENIZER} is corrupt ({e}); re-save the run") from e
+    optimizer = None
+    if optimizer_for is not None:
+        optimizer = optimizer_for(model)
+        restore_optimizer(root, optimizer)
+    labels = meta.get("label_names")
+    return Checkpoint(model, configs, dict(meta["model_args"]), tokenizer,
+                      None if labels is None else tuple(labels), meta["history"], meta["step"],
+                      meta.get("rng_key"), meta["extra"], root, optimizer)
+
+
+def restore_optimizer(checkpoint_path, optimizer: nnx.Optimizer) -> None:
+    """Load the checkpoint's optimizer state into ``optimizer``, which must be built for the
+    restored model with the same optimizer kind (e.g. ``make_optimizer``)."""
+    root = _directory(checkpoint_path)
+    if OPTIMIZER not in read_meta(root)["files"]:
+        raise CheckpointError(f"{root} was saved without optimizer state; pass optimizer= to "
+                              "save(), or continue with a fresh optimizer")
+    _restore(root / OPTIMIZER, optimizer, "the optimizer", "build it with nnx.Optimizer("
+             "checkpoint.model, make_optimizer(...), wrt=nnx.Param) for the restored model")
+
+
+def read_meta(path) -> dict:
+    """The checkpoint's meta.json, checked (cheap: reads no arrays)."""
+    root = _directory(path)
+    file = root / META
+    if not file.is_file():
+        raise CheckpointError(f"{root} has no {META}: it is not a checkpoint, or its save was "
+                              "interrupted; pass a directory written by checkpoint.save")
+    try:
+        meta = json.loads(file.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{file} is corrupt ({e}); restore it from a backup or re-save "
+                              "the run") from e
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise CheckpointError(f"{root} was written by a newer workbench (format_version "
+                              f"{version} > {FORMAT_VERSION}); upgrade the workbench to load it")
+    kinds = {"format_version": int, "configs": dict, "model_args": dict, "history": list,
+             "step": int, "extra": dict, "files": list}
+    for key, kind in kinds.items():
+        if not isinstance(meta, dict) or not isinstance(meta.get(key), kind):
+            raise CheckpointError(f"{file} is corrupt: {key!r} is missing or not a "
+                                  f"{kind.__name__}; re-save the run")
+    for name in (*meta["files"], PARAMS):
+        if not (root / str(name)).is_file():
+            raise CheckpointError(f"{root} is incomplete: {name} is missing; copy the whole "
+                                  "checkpoint directory, or re-save the run")
+    return meta
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def _pack(node) -> bytes:
+    """msgpack of ``nnx.state(node)`` as a nested dict of numpy arrays (keys as strings)."""
+    flat = {}
+    for path, var in nnx.to_flat_state(nnx.state(node)):
+        value = var.get_value() if isinstance(var, nnx.Variable) else var
+        if _is_key(value):
+            value = jax.random.key_data(value)
+        flat[tuple(map(str, path))] = np.asarray(value)
+    return serialization.msgpack_serialize(traverse_util.unflatten_dict(flat))
+
+
+def _config_entry(target: Path, name: str, config) -> dict:
+    cls = type(config)
+    if not dataclasses.is_dataclass(config) or getattr(config_module, cls.__name__, 0) is not cls:
+        raise CheckpointError(f"cannot save {target}: config {name!r} is a {cls.__name__}; only "
+                              "dataclasses defined in workbench.config can be restored")
+    return {"class": cls.__name__, "fields": {f.name: getattr(config, f.name)
+                                              for f in dataclasses.fields(config) if f.init}}
+
+
+def _meta_bytes(target: Path, meta: dict, configs: dict) -> bytes:
+    """meta.json's bytes; every config is checked to come back equal from them."""
+    def plain(x):
+        if hasattr(x, "tolist"):  # numpy / jax scalars and arrays in history or extra
+            return np.asarray(x).tolist()
+        raise TypeError(f"{type(x).__name__} {x!r} is not JSON-serialisable")
+    try:
+        text = json.dumps(meta, indent=1, default=plain)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"cannot save {target}: {e}; pass plain numbers, strings, "
+                              "lists and dicts") from e
+    for name, entry in json.loads(text)["configs"].items():
+        if _revive_config(target, name, entry) != configs[name]:
+            raise CheckpointError(f"cannot save {target}: config {name!r} does not survive "
+                                  "JSON; give its fields plain, annotated types")
+    return text.encode("utf-8")
+
+
+def _key_list(target: Path, key) -> list[int] | None:
+    if key is None:
+        return None
+    data = np.asarray(jax.random.key_data(key) if _is_key(key) else key).ravel().tolist()
+    if not data or not all(isinstance(v, int) and 0 <= v < 2**32 for v in data):
+        raise CheckpointError(f"cannot save {target}: rng_key must be a jax key or uint32 "
+                              "key data, e.g. jax.random.key(0)")
+    return data
+
+
+def _write_atomically(target: Path, files: dict[str, bytes]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not (target.is_dir() and ((target / META).is_file()
+                                                      or not any(target.iterdir()))):
+        raise CheckpointError(f"cannot save {target}: it exists and is not a checkpoint; "
+                              "choose another path or remove it yourself")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        for name, data in files.items():  # meta.json last
+            _write_file(tmp / name, data)
+        _fsync_dir(tmp)
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        if target.exists():
+            os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            if old.exists():
+                os.rename(old, target)
+            raise
+        _fsync_dir(target.parent)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already after a successful rename
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name == "posix":
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _directory(path) -> Path:
+    root = Path(path)
+    if root.is_dir():
+        return root
+    if root.exists():
+        raise CheckpointError(f"{root} is a file, not a checkpoint directory; pass the "
+                              "directory that checkpoint.save wrote")
+    left = sorted(root.parent.glob(f".{root.name}.old-*"))
+    hint = f"; an interrupted save left the previous one at {left[0]}: rename it" if left else ""
+    raise CheckpointError(f"no checkpoint at {root}: the directory does not exist; check the "
+                          f"path{hint}")
+
+
+def _restore(file: Path, node, what: str, fix: str) -> None:
+    """Load ``file`` into ``node``'s nnx state; the structure, shapes and dtypes must match."""
+    try:
+        tree = serialization.msgpack_restore(file.read_bytes())
+    except Exception as e:  # msgpack raises many types on bad bytes
+        raise CheckpointError(f"{file} is corrupt (cannot decode it: {e}); restore it from a "
+                              "backup or re-save the run") from e
+    stored = traverse_util.flatten_dict(tree) if isinstance(tree, dict) else {}
+    if not stored or not all(isinstance(v, np.ndarray) for v in stored.values()):
+        raise CheckpointError(f"{file} is corrupt (it holds no tree of arrays); restore it "
+                              "from a backup or re-save the run")
+    state = nnx.state(node)
+    values = {}
+    for path, var in nnx.to_flat_state(state):
+        current, name = var.get_value(), "/".join(map(str, path))
+        key = tuple(map(str, path))
+        expected = jax.random.key_data(current) if _is_key(current) else current
+        value = stored.pop(key, None)
+        if value is None or (value.shape, value.dtype) != (expected.shape, expected.dtype):
+            got = "nothing" if value is None else f"shape {value.shape} {value.dtype}"
+            raise CheckpointError(f"{file} does not match {what} at {name!r}: {got} in the "
+                                  f"checkpoint, shape {expected.shape} {expected.dtype} in "
+                                  f"{what}; {fix}")
+        value = jnp.asarray(value)
+        values[path] = (jax.random.wrap_key_data(value, impl=jax.random.key_impl(current))
+                        if _is_key(current) else value)
+    if stored:
+        raise CheckpointError(f"{file} does not match {what}: it holds "
+                              f"{'/'.join(next(iter(stored)))!r}, which {what} lacks; {fix}")
+    nnx.replace_by_pure_dict(state, traverse_util.unflatten_dict(values))
+    nnx.update(node, state)
+
+
+def _revive_config(where: Path, name: str, entry):
+    """A config dataclass back from its JSON entry; lists become tuples per the field types."""
+    cls_name = entry.get("class") if isinstance(entry, dict) else None
+    cls = getattr(config_module, cls_name, None) if isinstance(cls_name, str) else None
+    fields = entry.get("fields") if isinstance(entry, dict) else None
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and isinstance(fields, dict)):
+        raise CheckpointError(f"{where}: config {name!r} has class {cls_name!r}, which "
+                              "workbench.config does not define; upgrade the workbench")
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # unresolvable annotations: lists become tuples
+        hints = {}
+    try:
+        return cls(**{k: _revive(v, hints.get(k, Any)) for k, v in fields.items()})
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: config {name!r} ({cls_name}) rejects its stored "
+                              f"fields ({e}); upgrade the workbench or fix meta.json") from e
+
+
+def _revive(value, hint):
+    """JSON ``value`` as ``hint`` says: lists become tuples unless the field is a list."""
+    if not isinstance(value, list):
+        return value
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        sequences = [a for a in typing.get_args(hint) if a in (tuple, list)
+                     or typing.get_origin(a) in (tuple, list)]
+        hint = sequences[0] if sequences else Any
+    origin, args = typing.get_origin(hint) or hint, typing.get_args(hint)
+    if origin is list:
+        return [_revive(v, args[0] if args else Any) for v in value]
+    if origin is tuple and args and args[-1] is not Ellipsis and len(args) == len(value):
+        return tuple(_revive(v, a) for v, a in zip(value, args, strict=True))
+    item = args[0] if origin is tuple and args else Any
+    return tuple(_revive(v, item) for v in value)
+
+
+def _is_key(x) -> bool:
+    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
