@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -20,7 +22,7 @@ from workbench import train as wt
 from workbench.tokenizer import TextTokenizer
 
 # Dropout on: resuming exactly proves the dropout RNG state is saved too.
-CONFIG = ModelConfig(arch="lstm", task="classify", layers=2, hidden=16, embed=8, dropout=0.1)
+CONFIG = ModelConfig(arch="lstm", task="classify", hidden=16, embed=8, dropout=0.1, unroll=1)
 DATA = DataConfig(dataset="reviews.csv", data_files=(("train", "a.csv"), ("validation", "b.csv")))
 ARGS = {"vocab_size": VOCAB, "n_classes": CLASSES, "target_vocab_size": None, "seed": 3}
 BATCH = make_batch(CONFIG, [[1, 5, 2, 7, 3, 3, 9], [2, 2, 8], [3, 9, 9, 4, 1, 6], [4, 1]],
@@ -28,6 +30,10 @@ BATCH = make_batch(CONFIG, [[1, 5, 2, 7, 3, 3, 9], [2, 2, 8], [3, 9, 9, 4, 1, 6]
 LABELS = ("neg", "pos", "mixed", "other")
 HISTORY = [{"step": 1, "loss": 1.5, "split": "train"}, {"step": 3, "loss": 1.25, "acc": 0.5}]
 TEXTS = ["the cat sat on the mat", "a dog ran after the cat", "the mat was red"]
+# Every config class in workbench.config round-trips; TrainConfig joins when it exists.
+CONFIGS = {"data": DATA, **({"train": config_module.TrainConfig(lr=2e-3, minutes=2.5)}
+                            if hasattr(config_module, "TrainConfig") else {})}
+TX = wt.make_optimizer(1e-2)  # one optax object for all: train_step then compiles once
 
 
 @pytest.fixture(scope="module")
@@ -35,46 +41,61 @@ def tokenizer():
     return TextTokenizer.train("word", TEXTS, 50)
 
 
-def trained(steps=3, config=CONFIG):
-    model = build_model(config, **ARGS)
-    optimizer = nnx.Optimizer(model, wt.make_optimizer(1e-2), wrt=nnx.Param)
-    for _ in range(steps):
-        wt.train_step(model, optimizer, BATCH)
-    return model, optimizer
-
-
-def save_run(path, model, optimizer, tokenizer, **changes):
-    kwargs = dict(model=model, model_config=CONFIG, model_args=ARGS, optimizer=optimizer,
-                  configs={"data": DATA}, tokenizer=tokenizer, label_names=LABELS,
-                  history=HISTORY, step=3, rng_key=jax.random.key(7), extra={"note": "hi"})
-    return ckpt.save(path, **{**kwargs, **changes})
+@nnx.jit
+def forward(model, tokens, mask):
+    return model(tokens, mask)[0]
 
 
 def logits(model):
     model.eval()  # deterministic: no dropout, no RNG drawn
-    out = np.asarray(model(BATCH["tokens"], BATCH["mask"])[0])
+    out = np.asarray(forward(model, BATCH["tokens"], BATCH["mask"]))
     model.train()
     return out
 
 
 def leaves(node):
-    state = nnx.state(node)
     return [np.asarray(jax.random.key_data(x) if ckpt._is_key(x) else x)
-            for x in jax.tree.leaves(state)]
+            for x in jax.tree.leaves(nnx.state(node))]
+
+
+def assert_same_state(a, b):
+    for x, y in zip(leaves(a), leaves(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def save_run(path, model, optimizer, tokenizer, **changes):
+    kwargs = dict(model=model, model_config=CONFIG, model_args=ARGS, optimizer=optimizer,
+                  configs=CONFIGS, tokenizer=tokenizer, label_names=LABELS,
+                  history=HISTORY, step=3, rng_key=jax.random.key(7), extra={"note": "hi"})
+    return ckpt.save(path, **{**kwargs, **changes})
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory, tokenizer):
+    """A run trained 3 steps and saved; then the same run continued 4 more steps."""
+    model = build_model(CONFIG, **ARGS)
+    optimizer = nnx.Optimizer(model, TX, wrt=nnx.Param)
+    for _ in range(3):
+        wt.train_step(model, optimizer, BATCH)
+    path = save_run(tmp_path_factory.mktemp("base") / "run", model, optimizer, tokenizer)
+    saved = {"path": path, "logits": logits(model), "leaves": leaves(model)}
+    for _ in range(4):
+        wt.train_step(model, optimizer, BATCH)
+    return {**saved, "model": model, "optimizer": optimizer}
 
 
 @pytest.fixture
-def saved(tmp_path, tokenizer):
-    model, optimizer = trained()
-    return save_run(tmp_path / "run", model, optimizer, tokenizer)
+def saved(base, tmp_path):
+    """A copy of the base checkpoint that a test may damage."""
+    return Path(shutil.copytree(base["path"], tmp_path / "run"))
 
 
-def test_round_trip_restores_model_configs_tokenizer_and_history(tmp_path, tokenizer):
-    model, optimizer = trained()
-    path = save_run(tmp_path / "run", model, optimizer, tokenizer)
-    loaded = ckpt.load(path)
-    np.testing.assert_array_equal(logits(loaded.model), logits(model))
-    assert loaded.configs == {"model": CONFIG, "data": DATA}
+def test_round_trip_restores_model_configs_tokenizer_and_history(saved, base, tokenizer):
+    loaded = ckpt.load(saved)
+    np.testing.assert_array_equal(logits(loaded.model), base["logits"])
+    for x, y in zip(leaves(loaded.model), base["leaves"], strict=True):  # dropout RNGs too
+        np.testing.assert_array_equal(x, y)
+    assert loaded.configs == {"model": CONFIG, **CONFIGS}
     assert loaded.configs["data"].data_files == (("train", "a.csv"), ("validation", "b.csv"))
     assert loaded.model_config is loaded.configs["model"]
     assert loaded.model_args == ARGS and loaded.label_names == LABELS
@@ -82,25 +103,19 @@ def test_round_trip_restores_model_configs_tokenizer_and_history(tmp_path, token
         tokenizer.encode(TEXTS + ["an unseen zebra"])
     assert loaded.history == HISTORY and loaded.step == 3 and loaded.extra == {"note": "hi"}
     assert loaded.rng_key == np.asarray(jax.random.key_data(jax.random.key(7))).tolist()
-    assert loaded.path == path and loaded.optimizer is None
-    for a, b in zip(leaves(loaded.model), leaves(model), strict=True):  # dropout RNGs too
-        np.testing.assert_array_equal(a, b)
+    assert loaded.path == saved and loaded.optimizer is None
 
 
-def test_resuming_from_a_checkpoint_equals_never_stopping(saved):
-    model, optimizer = trained()
+def test_resuming_from_a_checkpoint_equals_never_stopping(saved, base):
     loaded = ckpt.load(saved)
-    # A different learning rate on purpose: the saved one is restored with the state.
-    resumed = nnx.Optimizer(loaded.model, wt.make_optimizer(1e-3), wrt=nnx.Param)
+    resumed = nnx.Optimizer(loaded.model, TX, wrt=nnx.Param)
+    resumed.opt_state.hyperparams["learning_rate"][...] = 0.5  # overwritten by the restore
     ckpt.restore_optimizer(saved, resumed)
     assert int(resumed.step[...]) == 3
     for _ in range(4):
-        wt.train_step(model, optimizer, BATCH)
         wt.train_step(loaded.model, resumed, BATCH)
-    for a, b in zip(leaves(loaded.model), leaves(model), strict=True):
-        np.testing.assert_array_equal(a, b)
-    for a, b in zip(leaves(resumed), leaves(optimizer), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_same_state(loaded.model, base["model"])
+    assert_same_state(resumed, base["optimizer"])
 
 
 def test_load_can_build_and_restore_the_optimizer(saved):
@@ -125,32 +140,33 @@ def test_meta_is_plain_json_and_read_meta_loads_no_arrays(saved):
 
 def test_a_later_config_class_in_workbench_config_round_trips(tmp_path, monkeypatch):
     @dataclasses.dataclass(frozen=True)
-    class TrainConfig:
+    class FutureConfig:
         lr: float = 1e-3
         schedule: tuple[float, ...] = ()
         window: tuple[int, int] | None = None
         layers: list[int] = dataclasses.field(default_factory=list)
 
-    monkeypatch.setattr(config_module, "TrainConfig", TrainConfig, raising=False)
-    train = TrainConfig(2e-3, (0.1, 0.5), (3, 4), [1, 2])
+    monkeypatch.setattr(config_module, "FutureConfig", FutureConfig, raising=False)
+    future = FutureConfig(2e-3, (0.1, 0.5), (3, 4), [1, 2])
     model = build_model(CONFIG, **ARGS)
     path = ckpt.save(tmp_path / "run", model=model, model_config=CONFIG, model_args=ARGS,
-                     configs={"train": train})
-    assert ckpt.load(path).configs == {"model": CONFIG, "train": train}
+                     configs={"future": future})
+    assert ckpt.load(path).configs == {"model": CONFIG, "future": future}
 
 
-def test_saving_over_a_checkpoint_replaces_it(saved, tokenizer):
-    model, _ = trained(steps=5)
-    save_run(saved, model, None, None, step=5)
+def test_saving_over_a_checkpoint_replaces_it(saved):
+    other = build_model(CONFIG, **{**ARGS, "seed": 9})
+    save_run(saved, other, None, None, model_args={**ARGS, "seed": 9}, step=5)
     loaded = ckpt.load(saved)
-    assert loaded.step == 5 and loaded.tokenizer is None
-    np.testing.assert_array_equal(logits(loaded.model), logits(model))
-    assert sorted(p.name for p in saved.parent.iterdir()) == ["run"]
+    assert loaded.step == 5 and loaded.tokenizer is None and loaded.model_args["seed"] == 9
+    assert sorted(p.name for p in saved.iterdir()) == ["meta.json", "params.msgpack"]
+    assert_same_state(loaded.model, other)
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["run"]  # old one deleted
 
 
 @pytest.mark.parametrize("failing", ["params.msgpack", "meta.json", "rename"])
-def test_a_failed_save_leaves_the_old_checkpoint_intact(saved, tokenizer, monkeypatch, failing):
-    before = logits(ckpt.load(saved).model)
+def test_a_failed_save_leaves_the_old_checkpoint_intact(saved, base, tokenizer, monkeypatch,
+                                                       failing):
     write, rename = ckpt._write_file, ckpt.os.rename
 
     def half_write(path, data):
@@ -166,14 +182,14 @@ def test_a_failed_save_leaves_the_old_checkpoint_intact(saved, tokenizer, monkey
 
     monkeypatch.setattr(ckpt, "_write_file", half_write)
     monkeypatch.setattr(ckpt.os, "rename", failing_rename if failing == "rename" else rename)
-    model, _ = trained(steps=5)
     with pytest.raises(OSError, match="disk full|rename failed"):
-        save_run(saved, model, None, tokenizer, step=5)
+        save_run(saved, build_model(CONFIG, **ARGS), None, tokenizer, step=5)
     monkeypatch.undo()
     assert sorted(p.name for p in saved.parent.iterdir()) == ["run"]  # no temp dir left
-    loaded = ckpt.load(saved)
-    assert loaded.step == 3
-    np.testing.assert_array_equal(logits(loaded.model), before)
+    loaded = ckpt.load(saved, optimizer_for=lambda m: nnx.Optimizer(m, TX, wrt=nnx.Param))
+    assert loaded.step == 3 and int(loaded.optimizer.step[...]) == 3
+    for x, y in zip(leaves(loaded.model), base["leaves"], strict=True):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_save_refuses_to_replace_a_directory_that_is_not_a_checkpoint(tmp_path):
@@ -236,7 +252,37 @@ def test_restoring_into_an_optimizer_of_another_model_names_the_mismatch(saved, 
     with pytest.raises(ckpt.CheckpointError, match=r"optimizer.msgpack does not match the "
                        r"optimizer at '.*mu/head/kernel': shape \(16, 4\).*\(12, 4\)"):
         ckpt.restore_optimizer(saved, optimizer)
-    model, _ = trained(steps=0)
+    model = build_model(CONFIG, **ARGS)
     bare = save_run(saved.parent / "bare", model, None, tokenizer)
     with pytest.raises(ckpt.CheckpointError, match="bare was saved without optimizer state"):
         ckpt.restore_optimizer(bare, nnx.Optimizer(model, wt.make_optimizer(), wrt=nnx.Param))
+
+
+@dataclasses.dataclass(frozen=True)
+class Elsewhere:  # a config class that workbench.config does not define
+    x: int = 1
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"configs": {"odd": Elsewhere()}}, "only dataclasses defined in workbench.config"),
+    ({"extra": {"when": object()}}, "not JSON-serialisable"),
+    ({"model_args": {"vocab": VOCAB}}, "model_args must hold vocab_size"),
+    ({"rng_key": [-1, 2]}, "rng_key must be a jax key"),
+])
+def test_what_cannot_be_saved_is_refused_before_writing(tmp_path, change, words):
+    model = build_model(CONFIG, **ARGS)
+    with pytest.raises(ckpt.CheckpointError, match=f"cannot save .*run.*{words}"):
+        ckpt.save(tmp_path / "run", **{"model": model, "model_config": CONFIG,
+                                       "model_args": ARGS, **change})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_config_that_would_not_come_back_equal_is_refused(tmp_path, monkeypatch):
+    @dataclasses.dataclass(frozen=True)
+    class OddConfig:
+        pairs: dict = dataclasses.field(default_factory=dict)  # tuples inside a dict
+
+    monkeypatch.setattr(config_module, "OddConfig", OddConfig, raising=False)
+    with pytest.raises(ckpt.CheckpointError, match="'odd' does not survive JSON"):
+        ckpt.save(tmp_path / "run", model=build_model(CONFIG, **ARGS), model_config=CONFIG,
+                  model_args=ARGS, configs={"odd": OddConfig({"a": (1, 2)})})

@@ -1,20 +1,16 @@
-"""Save and load a training run, atomically and without pickle.
+"""Save and load a training run, atomically and without pickle. A checkpoint is a directory:
 
-A checkpoint is a directory::
+- ``params.msgpack``: all of the model's nnx state (``nnx.to_pure_dict``): parameters, and
+  the dropout RNG keys (as uint32 key data) and counts, so a resumed run draws the same
+  dropout masks as one never stopped;
+- ``optimizer.msgpack``: the nnx.Optimizer's state (step, optax state, injected learning rate);
+- ``tokenizer.json``: ``TextTokenizer.to_json()``;
+- ``meta.json``: format_version, configs (class name + fields; classes are looked up by name
+  in ``workbench.config``), model_args, label_names, history, step, rng_key, extra, files.
 
-    params.msgpack     all of the model's nnx state as a nested dict of arrays: parameters,
-                       and the dropout RNG keys (as uint32 key data) and counts, so a resumed
-                       run draws the same dropout masks as an uninterrupted one
-    optimizer.msgpack  the nnx.Optimizer's state (step, optax state incl. the injected
-                       learning rate), when ``save`` was given an optimizer
-    tokenizer.json     ``TextTokenizer.to_json()``, when given
-    meta.json          format_version, configs (class name + fields), model_args, label_names,
-                       history, step, rng_key (uint32 list), extra, saved_at, files
-
-``save`` writes a hidden sibling ``.NAME.tmp-*`` directory, fsyncs it, moves any old
-checkpoint aside to ``.NAME.old-*``, renames the new one in and deletes the old one, so the
-target path holds either the old or the new checkpoint, never a half-written one.
-Config classes are resolved by name from ``workbench.config``.
+``save`` writes a hidden sibling ``.NAME.tmp-*`` directory and fsyncs it, moves an old
+checkpoint aside (``.NAME.old-*``), renames the new one in, then deletes the old one: the
+path holds the old or the new checkpoint, never a half-written one.
 """
 
 from __future__ import annotations
@@ -99,8 +95,7 @@ def save(path, *, model: nnx.Module, model_config, model_args: dict, optimizer=N
             "label_names": None if label_names is None else list(label_names),
             "history": [dict(row) for row in history], "step": int(step),
             "rng_key": _key_list(target, rng_key), "extra": dict(extra or {}),
-            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "files": sorted(files)}
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": sorted(files)}
     files[META] = _meta_bytes(target, meta, configs)
     _write_atomically(target, files)
     return target
@@ -178,18 +173,12 @@ def read_meta(path) -> dict:
     return meta
 
 
-# --- writing ---------------------------------------------------------------------------
-
-
 def _pack(node) -> bytes:
-    """msgpack of ``nnx.state(node)`` as a nested dict of numpy arrays (keys as strings)."""
-    flat = {}
-    for path, var in nnx.to_flat_state(nnx.state(node)):
-        value = var.get_value() if isinstance(var, nnx.Variable) else var
-        if _is_key(value):
-            value = jax.random.key_data(value)
-        flat[tuple(map(str, path))] = np.asarray(value)
-    return serialization.msgpack_serialize(traverse_util.unflatten_dict(flat))
+    """msgpack of ``nnx.state(node)`` as a pure nested dict of numpy arrays."""
+    def plain(var):
+        value = var.get_value()
+        return np.asarray(jax.random.key_data(value) if _is_key(value) else value)
+    return serialization.msgpack_serialize(nnx.to_pure_dict(nnx.state(node), plain))
 
 
 def _config_entry(target: Path, name: str, config) -> dict:
@@ -271,9 +260,6 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-# --- reading ---------------------------------------------------------------------------
-
-
 def _directory(path) -> Path:
     root = Path(path)
     if root.is_dir():
@@ -302,9 +288,8 @@ def _restore(file: Path, node, what: str, fix: str) -> None:
     values = {}
     for path, var in nnx.to_flat_state(state):
         current, name = var.get_value(), "/".join(map(str, path))
-        key = tuple(map(str, path))
         expected = jax.random.key_data(current) if _is_key(current) else current
-        value = stored.pop(key, None)
+        value = stored.pop(path, None)
         if value is None or (value.shape, value.dtype) != (expected.shape, expected.dtype):
             got = "nothing" if value is None else f"shape {value.shape} {value.dtype}"
             raise CheckpointError(f"{file} does not match {what} at {name!r}: {got} in the "
@@ -315,7 +300,8 @@ def _restore(file: Path, node, what: str, fix: str) -> None:
                         if _is_key(current) else value)
     if stored:
         raise CheckpointError(f"{file} does not match {what}: it holds "
-                              f"{'/'.join(next(iter(stored)))!r}, which {what} lacks; {fix}")
+                              f"{'/'.join(map(str, next(iter(stored))))!r}, which {what} "
+                              f"lacks; {fix}")
     nnx.replace_by_pure_dict(state, traverse_util.unflatten_dict(values))
     nnx.update(node, state)
 
@@ -339,21 +325,15 @@ def _revive_config(where: Path, name: str, entry):
                               f"fields ({e}); upgrade the workbench or fix meta.json") from e
 
 
-def _revive(value, hint):
-    """JSON ``value`` as ``hint`` says: lists become tuples unless the field is a list."""
+def _revive(value, hint=Any):
+    """JSON ``value`` back as a field value: lists become tuples (frozen configs hold tuples)
+    unless ``hint`` says list; ``save`` checks that every config comes back equal."""
     if not isinstance(value, list):
         return value
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        sequences = [a for a in typing.get_args(hint) if a in (tuple, list)
-                     or typing.get_origin(a) in (tuple, list)]
-        hint = sequences[0] if sequences else Any
-    origin, args = typing.get_origin(hint) or hint, typing.get_args(hint)
-    if origin is list:
-        return [_revive(v, args[0] if args else Any) for v in value]
-    if origin is tuple and args and args[-1] is not Ellipsis and len(args) == len(value):
-        return tuple(_revive(v, a) for v, a in zip(value, args, strict=True))
-    item = args[0] if origin is tuple and args else Any
-    return tuple(_revive(v, item) for v in value)
+    items = [_revive(v) for v in value]
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    options = typing.get_args(hint) if union else (hint,)
+    return items if any((typing.get_origin(o) or o) is list for o in options) else tuple(items)
 
 
 def _is_key(x) -> bool:

@@ -6,13 +6,14 @@ import json
 import sys
 import time
 
+import jax
 import numpy as np
 
 from . import checkpoint, decode
 from .cli import add_data_flags, add_train_flags, configs, data_config
 from .config import ConfigError
 from .data import prepare
-from .trainer import NonFiniteLoss, Trainer
+from .trainer import NonFiniteLoss, Trainer, data_parallel_mesh
 
 
 def _progress(total: int):
@@ -42,10 +43,11 @@ def train(args) -> int:
     if model_config.task != data.task:
         model_config = model_config.replace(task=data.task)
     observers = (_progress(train_config.steps),)
+    mesh = data_parallel_mesh() if jax.local_device_count() > 1 else None
     if args.resume:
-        trainer = Trainer.resume(args.out, data, train_config, observers=observers)
+        trainer = Trainer.resume(args.out, data, train_config, observers=observers, mesh=mesh)
     else:
-        trainer = Trainer(data, model_config, train_config, observers=observers)
+        trainer = Trainer(data, model_config, train_config, observers=observers, mesh=mesh)
     try:
         final = trainer.fit()
     except NonFiniteLoss as err:

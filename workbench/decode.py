@@ -31,8 +31,7 @@ from .seq2seq import RecurrentSeq2Seq, TransformerSeq2Seq
 from .tokenizer import BOS, EOS, PAD
 
 # Incremented each time a compiled function is traced: tests prove decoding compiles once.
-TRACE_COUNT = {"sample": 0, "lm_chunk": 0, "forward": 0, "greedy": 0, "beam": 0,
-               "attention": 0}
+TRACE_COUNT = dict.fromkeys(("sample", "lm_chunk", "forward", "greedy", "beam", "attention"), 0)
 CHUNK = 16  # LM steps per compiled call: the host syncs (and sees EOS) once per chunk
 TOP = 5  # the model's most likely candidates recorded at each generated token
 
@@ -82,8 +81,6 @@ def _require(model: nnx.Module, kinds: tuple[type, ...], what: str, task: str) -
 
 
 # --- sampling -------------------------------------------------------------------------------
-
-
 def _sampling_log_probs(logits: jax.Array, temperature, top_k, top_p) -> jax.Array:
     """Log-probabilities ``[V]`` of the distribution tokens are drawn from: softmax of
     ``logits / temperature`` restricted to the ``top_k`` best (0 = all), then to the
@@ -104,14 +101,15 @@ def _sampling_log_probs(logits: jax.Array, temperature, top_k, top_p) -> jax.Arr
 @jax.jit
 def _sample(logits, key, temperature, top_k, top_p):
     TRACE_COUNT["sample"] += 1
-    return jax.random.categorical(key, _sampling_log_probs(logits, temperature, top_k, top_p))
+    log_probs = _sampling_log_probs(logits.astype(jnp.float32), temperature, top_k, top_p)
+    return jax.random.categorical(key, log_probs)
 
 
 def _settings(temperature: float, top_k: int, top_p: float) -> tuple:
     if temperature < 0 or top_k < 0 or not 0.0 < top_p <= 1.0:
         raise ValueError(f"temperature={temperature}, top_k={top_k}, top_p={top_p}: need "
                          "temperature >= 0 (0 = greedy), top_k >= 0 (0 = off), 0 < top_p <= 1")
-    return jnp.float32(temperature), jnp.int32(top_k), jnp.float32(top_p)
+    return np.float32(temperature), np.int32(top_k), np.float32(top_p)  # cheap to pass
 
 
 def sample_logits(logits, key, temperature: float = 1.0, top_k: int = 0,
@@ -119,13 +117,12 @@ def sample_logits(logits, key, temperature: float = 1.0, top_k: int = 0,
     """One token id drawn from ``logits`` ``[V]`` with ``key`` (a ``jax.random`` key);
     see ``_sampling_log_probs`` for temperature, top-k and nucleus (top-p) filtering.
     Compiles once per vocabulary size: the settings are traced, not baked in."""
-    logits = jnp.asarray(logits, jnp.float32)
+    if not isinstance(logits, jax.Array):  # host data: numpy is the cheaper way in
+        logits = np.asarray(logits, np.float32)
     return int(_sample(logits, key, *_settings(temperature, top_k, top_p)))
 
 
 # --- language models ------------------------------------------------------------------------
-
-
 @partial(jax.jit, static_argnums=0)
 def _lm_chunk(graphdef, state, buf, length, start, limit, key, settings):
     """Up to ``CHUNK`` steps (fewer at step ``limit`` or EOS): run the model on the buffer,
@@ -169,7 +166,7 @@ def generate(model: nnx.Module, prompt_ids: Sequence[int], max_new_tokens: int, 
     ``fold_in(key(seed), i)``, so the same seed gives the same tokens. Compiles once per
     (architecture, ``max_len``), whatever the prompt, settings or ``max_new_tokens``."""
     _require(model, (LanguageModel,), "generate", "lm")
-    settings = (*_settings(temperature, top_k, top_p), jnp.bool_(stop_at_eos))
+    settings = (*_settings(temperature, top_k, top_p), np.bool_(stop_at_eos))
     if max_len < 1:
         raise ValueError(f"max_len={max_len} must be >= 1")
     prompt = [int(t) for t in prompt_ids] or [BOS]
@@ -189,8 +186,6 @@ def generate(model: nnx.Module, prompt_ids: Sequence[int], max_new_tokens: int, 
 
 
 # --- classifiers and taggers ----------------------------------------------------------------
-
-
 @partial(jax.jit, static_argnums=0)
 def _forward(graphdef, state, tokens, mask):
     TRACE_COUNT["forward"] += 1
@@ -215,8 +210,6 @@ def tag(model: nnx.Module, tokens, mask) -> np.ndarray:
 
 
 # --- encoder-decoders -----------------------------------------------------------------------
-
-
 def _next_log_probs(model, src, src_mask, out, t) -> jax.Array:
     """Log-probs ``[K, V]`` of the token after ``out[:, :t]`` (decoder query ``t``; the
     decoder reads BOS then ``out`` shifted right)."""

@@ -11,6 +11,8 @@ A batch is a dict of fixed-shape arrays:
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -48,6 +50,7 @@ def loss_and_accuracy(logits: jax.Array, batch: dict) -> tuple[jax.Array, jax.Ar
     return (losses * weights).sum() / total, (correct * weights).sum() / total
 
 
+@functools.lru_cache(maxsize=64)
 def make_optimizer(learning_rate: float = 1e-3, clip_norm: float = 1.0, name: str = "adam",
                    weight_decay: float = 0.0, warmup_steps: int = 0,
                    schedule: str = "constant", total_steps: int = 1
@@ -55,7 +58,9 @@ def make_optimizer(learning_rate: float = 1e-3, clip_norm: float = 1.0, name: st
     """Gradient clipping, the optimizer, then the schedule's factor (warm-up, cosine).
 
     The peak learning rate is an injected hyperparameter
-    (``opt_state.hyperparams['learning_rate']``), so changing it never recompiles."""
+    (``opt_state.hyperparams['learning_rate']``), so changing it never recompiles. The
+    same arguments return the same object: the jitted step is cached on it, so a new
+    run with the same settings reuses the compiled step."""
     makers = {"adam": optax.adam,
               "adamw": lambda learning_rate: optax.adamw(learning_rate,
                                                          weight_decay=weight_decay),
@@ -84,10 +89,14 @@ def schedule_factor(warmup_steps: int, schedule: str, total_steps: int):
 
 
 def optimizer_for(model: nnx.Module, config) -> nnx.Optimizer:
-    """The ``nnx.Optimizer`` a ``TrainConfig`` describes."""
-    tx = make_optimizer(config.lr, config.clip_norm, config.optimizer, config.weight_decay,
+    """The ``nnx.Optimizer`` a ``TrainConfig`` describes. The transformation is built
+    for a unit rate and the configured rate set afterwards, so runs that differ only in
+    learning rate share one compiled step."""
+    tx = make_optimizer(1.0, config.clip_norm, config.optimizer, config.weight_decay,
                         config.warmup_steps, config.schedule, config.steps)
-    return nnx.Optimizer(model, tx, wrt=nnx.Param)
+    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    optimizer.opt_state.hyperparams["learning_rate"][...] = config.lr
+    return optimizer
 
 
 @nnx.jit

@@ -33,6 +33,12 @@ class NonFiniteLoss(RuntimeError):
     """The loss became NaN or infinite; the last finite parameters were restored."""
 
 
+def data_parallel_mesh(devices=None) -> jax.sharding.Mesh:
+    """A 1-D mesh named 'data' over ``devices`` (default: every local device): pass it to
+    ``Trainer(mesh=...)`` to split each batch across devices, parameters replicated."""
+    return jax.sharding.Mesh(np.asarray(devices or jax.local_devices()), ("data",))
+
+
 @nnx.jit
 def params_finite(model: nnx.Module) -> jax.Array:
     """True when every parameter is finite."""
@@ -218,7 +224,8 @@ class Trainer:
 
     @classmethod
     def resume(cls, path, data: Prepared | None = None, config: TrainConfig | None = None,
-               observers: tuple[Observer, ...] = ()) -> Trainer:
+               observers: tuple[Observer, ...] = (),
+               mesh: jax.sharding.Mesh | None = None) -> Trainer:
         """Continue a saved run: same parameters, optimizer state, step, history and data
         position, so the result equals an uninterrupted run. ``config`` may raise the
         step budget."""
@@ -234,6 +241,9 @@ class Trainer:
         trainer.epoch = saved.extra["epoch"]
         trainer.batch_in_epoch = saved.extra["batch_in_epoch"]
         trainer.elapsed = saved.extra["elapsed"]
+        if mesh is not None:
+            trainer.mesh = mesh
+            trainer._shard_state(mesh)
         return trainer
 
     def stop(self) -> None:
