@@ -84,7 +84,7 @@ def _manual_greedy(model, prompt, n, max_len):
 def test_greedy_generation_equals_a_plain_loop_and_slides_its_window():
     model = _lm()
     model.eval()
-    prompt, n, max_len = [4, 5, 6, 7, 8], 7, 8  # 12 tokens through an 8-token window
+    prompt, n, max_len = [4, 5, 6, 7, 8, 9], 6, 8  # 12 tokens through an 8-token window
     result = wd.generate(model, prompt, n, max_len, temperature=0.0, stop_at_eos=False)
     assert result.ids == _manual_greedy(model, prompt, n, max_len)
     assert result.ids == prompt + result.new_ids and len(result.new_ids) == n
@@ -102,8 +102,10 @@ def test_generation_is_reproducible_and_probabilities_are_the_ones_used():
     for r in runs:
         assert np.all((r.probs > 0) & (r.probs <= 1))
         np.testing.assert_allclose(r.probs, r.model_probs, rtol=1e-4)  # nothing filtered
-    filtered = wd.generate(model, [4, 5], 10, 8, temperature=0.5, top_k=3, stop_at_eos=False)
+    filtered = wd.generate(model, [4, 5], 10, 8, top_k=3, stop_at_eos=False)
     assert np.all(filtered.probs >= filtered.model_probs) and np.all(filtered.probs <= 1)
+    np.testing.assert_allclose(filtered.probs, filtered.model_probs  # renormalised top 3
+                               / filtered.top_probs[:, :3].sum(axis=1), rtol=1e-4)
     assert all(t in row for t, row in zip(filtered.new_ids, filtered.top_ids[:, :3],
                                           strict=True))
     assert wd.generate(model, [], 3, 8).ids[0] == BOS  # an empty prompt starts from BOS

@@ -134,7 +134,7 @@ def generate(args) -> int:
     text = ck.tokenizer.decode(result.new_ids)
     print(args.prompt + text)
     print(json.dumps({"prompt": args.prompt, "text": text,
-                      "mean_prob": float(np.mean(result.probs)) if result.probs else None}))
+                      "mean_prob": float(np.mean(result.probs)) if len(result.probs) else None}))
     return 0
 
 

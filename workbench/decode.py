@@ -131,6 +131,7 @@ def _lm_chunk(graphdef, state, buf, length, start, limit, key, settings):
     TRACE_COUNT["lm_chunk"] += 1
     model, max_len = nnx.merge(graphdef, state), buf.shape[0]
     temperature, top_k, top_p, stop_at_eos = settings
+    k = min(TOP, model.embed.num_embeddings)
 
     def step(carry):
         i, buf, length, _, out = carry
@@ -150,7 +151,6 @@ def _lm_chunk(graphdef, state, buf, length, start, limit, key, settings):
         i, _, _, done, _ = carry
         return (i < CHUNK) & (start + i < limit) & ~done
 
-    k = min(TOP, model.embed.num_embeddings)
     out = (jnp.full(CHUNK, -1, jnp.int32), jnp.zeros(CHUNK), jnp.zeros(CHUNK),
            jnp.zeros((CHUNK, k), jnp.int32), jnp.zeros((CHUNK, k)))
     return jax.lax.while_loop(go_on, step, (jnp.int32(0), buf, length, jnp.bool_(False), out))
@@ -171,11 +171,11 @@ def generate(model: nnx.Module, prompt_ids: Sequence[int], max_new_tokens: int, 
         raise ValueError(f"max_len={max_len} must be >= 1")
     prompt = [int(t) for t in prompt_ids] or [BOS]
     context = np.asarray(prompt[-max_len:], np.int32)
-    buf, length = jnp.asarray(np.pad(context, (0, max_len - context.size))), jnp.int32(context.size)
+    buf, length = jnp.asarray(np.pad(context, (0, max_len - context.size))), np.int32(context.size)
     (graphdef, state), key, records, step = _eval_split(model), jax.random.key(seed), [], 0
     while True:  # at least once, so even max_new_tokens=0 gives well-shaped (empty) arrays
-        n, buf, length, done, out = _lm_chunk(graphdef, state, buf, length, jnp.int32(step),
-                                              jnp.int32(max_new_tokens), key, settings)
+        n, buf, length, done, out = _lm_chunk(graphdef, state, buf, length, np.int32(step),
+                                              np.int32(max_new_tokens), key, settings)
         records.append([np.asarray(o)[: int(n)] for o in out])
         step += int(n)
         if bool(done) or step >= max_new_tokens:
@@ -300,7 +300,7 @@ def _source(model: nnx.Module, src_ids: Sequence[int], max_len: int, what: str):
 
 def _result(split, source, out, n, log_prob, score, finished) -> TranslateResult:
     src, tokens, mask = source
-    attention = _cross_attention(*split, tokens, mask, out, jnp.int32(n))
+    attention = _cross_attention(*split, tokens, mask, out, np.int32(n))
     return TranslateResult([int(t) for t in np.asarray(out)[:n]], float(log_prob), float(score),
                            np.asarray(attention)[:n, : len(src)], bool(finished))
 
@@ -325,5 +325,5 @@ def beam_translate(model: nnx.Module, src_ids: Sequence[int], max_len: int, beam
         raise ValueError(f"beam={beam} must be >= 1")
     source, split = _source(model, src_ids, max_len, "beam_translate"), _eval_split(model)
     out, n, log_prob, score, done = _beam(split[0], beam, split[1], *source[1:],
-                                          jnp.float32(length_penalty))
+                                          np.float32(length_penalty))
     return _result(split, source, out, int(n), log_prob, score, done)
