@@ -112,3 +112,9 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
     whole_losses = [r["loss"] for r in whole.history if r["kind"] == "train"]
     resumed_losses = [r["loss"] for r in resumed.history if r["kind"] == "train"]
     assert resumed_losses == pytest.approx(whole_losses, rel=1e-6)
+
+
+def test_wall_clock_budget_ends_training():
+    trainer = _trainer(steps=1000, minutes=1e-6)
+    final = trainer.fit()
+    assert final["outcome"] == "time_budget" and trainer.step == 10  # one chunk, then out

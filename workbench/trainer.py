@@ -8,6 +8,7 @@ get events: 'chunk', 'eval', 'finished', 'stopped', 'failed'. Same seed, same hi
 
 from __future__ import annotations
 
+import math
 import pathlib
 import threading
 import time
@@ -182,31 +183,37 @@ class Trainer:
         self._notify("eval", record)
         return record
 
+    def _chunk_size(self) -> int:
+        """Steps in the next chunk: at most ``chunk``, ending on validation steps."""
+        c = self.config
+        n = min(c.chunk, c.steps - self.step)
+        return min(n, c.eval_every - self.step % c.eval_every) if c.eval_every else n
+
     def fit(self) -> dict:
-        """Train to the configured budget, validating every ``eval_every`` steps; returns
-        the last validation record (with 'stopped_early' / 'error' when that happened)."""
+        """Train to the step budget, validating every ``eval_every`` steps; returns the
+        final validation record with its ``outcome``: 'finished', 'time_budget' (the
+        ``minutes`` ran out), 'stopped' (``stop()``) or 'stopped_early' (patience)."""
         self._stop.clear()
-        c, deadline = self.config, None if self.config.minutes is None else \
-            time.monotonic() + 60 * self.config.minutes
-        best, waited, outcome = None, 0, "finished"
+        c = self.config
+        deadline = None if c.minutes is None else time.monotonic() + 60 * c.minutes
+        best, waited, outcome = math.inf, 0, "finished"
         try:
-            while self.step < c.steps:
-                if self._stop.is_set() or (deadline and time.monotonic() > deadline):
-                    outcome = "stopped" if self._stop.is_set() else "finished"
-                    break
-                self.run(min(c.chunk, c.steps - self.step,
-                             c.eval_every - self.step % c.eval_every if c.eval_every else c.chunk))
-                if c.eval_every and self.step % c.eval_every == 0 and self.step < c.steps:
-                    loss = self.evaluate(max_batches=c.eval_batches)["loss"]
-                    best, waited = (loss, 0) if best is None or loss < best else (best, waited + 1)
-                    if c.patience is not None and waited >= c.patience:
-                        outcome = "stopped_early"
-                        break
+            while self.step < c.steps and outcome == "finished":
+                if self._stop.is_set():
+                    outcome = "stopped"
+                elif deadline is not None and time.monotonic() > deadline:
+                    outcome = "time_budget"
+                else:
+                    self.run(self._chunk_size())
+                    if c.eval_every and self.step % c.eval_every == 0 and self.step < c.steps:
+                        loss = self.evaluate(max_batches=c.eval_batches)["loss"]
+                        best, waited = (loss, 0) if loss < best else (best, waited + 1)
+                        if c.patience is not None and waited >= c.patience:
+                            outcome = "stopped_early"
         except Exception as err:
             self._notify("failed", {"step": self.step, "error": str(err)})
             raise
-        final = self.evaluate(max_batches=c.eval_batches)
-        final = {**final, "outcome": outcome}
+        final = {**self.evaluate(max_batches=c.eval_batches), "outcome": outcome}
         self._notify("stopped" if outcome == "stopped" else "finished", final)
         return final
 
