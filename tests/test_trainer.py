@@ -117,4 +117,4 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
 def test_wall_clock_budget_ends_training():
     trainer = _trainer(steps=1000, minutes=1e-6)
     final = trainer.fit()
-    assert final["outcome"] == "time_budget" and trainer.step == 10  # one chunk, then out
+    assert final["outcome"] == "time_budget" and trainer.step in (0, 10)  # at most one chunk
