@@ -48,14 +48,14 @@ def test_catalog_entry_loads_with_its_card_schema(key):
     entry = CATALOG[key]
     calls = []
 
-    def fake_load(hub_id, name=None, revision=None):
-        calls.append((hub_id, name, revision))
+    def fake_load(hub_id, name=None, revision=None, split=None):
+        calls.append((hub_id, name, revision, split))
         return fixture(entry)
 
     with mock.patch.object(data.datasets, "load_dataset", fake_load), \
             mock.patch.object(data, "_hub_reachable", lambda: True):
         prepared = data.prepare(DataConfig(dataset=key, max_len=8, batch_size=4, seed=7))
-    assert calls == [(entry.hub_id, entry.name, entry.revision)]
+    assert calls == [(entry.hub_id, entry.name, entry.revision, None)]
     assert prepared.task == entry.task
     if entry.text_column:
         assert prepared.columns.text == entry.text_column

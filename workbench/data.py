@@ -99,7 +99,9 @@ def _load_hub(dataset_id: str, name: str | None, revision: str | None = None,
                                   "HF_HUB_OFFLINE=1 a copy in the local cache is used)")
         return datasets.load_dataset(dataset_id, name, revision=revision, split=split)
     except Exception as err:  # noqa: BLE001 - every hub failure gets the same advice
-        why = "offline (HF_HUB_OFFLINE is set)" if _offline() else f"{type(err).__name__}: {err}"
+        why = f"{type(err).__name__}: {err}"
+        if _offline():
+            why = f"offline (HF_HUB_OFFLINE is set; {why})"
         raise DataError(
             f"could not load {dataset_id!r}{f' ({name})' if name else ''} from the Hugging "
             f"Face hub: {why}. Offline, use a built-in ({', '.join(builtin.NAMES[:4])}, ...; "

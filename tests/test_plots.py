@@ -1,0 +1,345 @@
+"""Every view shows exactly the numbers and labels it was given, updates in place (same
+figure, same traces) and exports standalone HTML; no browser needed: figure data is read
+back from the FigureWidget."""
+
+import ast
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+from workbench import plots
+from workbench.cells import GATE_LABELS
+from workbench.plots import (
+    AttentionView,
+    ConfusionView,
+    CurvesView,
+    GatesView,
+    GenerationView,
+    GradientFlowView,
+    HiddenView,
+    NeuronView,
+    SaliencyView,
+    TagsView,
+    TrajectoryView,
+    downsample,
+    export_html,
+    export_png,
+    saliency_html,
+)
+from workbench.plots_model import assign_slots
+
+RNG = np.random.default_rng(0)
+TOKENS = ["the", "cat", "sat", "the", "end"]  # a duplicate on purpose
+
+
+def run(n: int, metric: bool = False) -> dict:
+    """One run's history as the trainer hands it over: numpy arrays."""
+    out = {"train_step": np.arange(n), "train_loss": RNG.random(n),
+           "val_step": np.arange(0, n, 10), "val_loss": RNG.random(len(range(0, n, 10))),
+           "tokens_per_s": np.array([1500.0, 2500.0])}
+    if metric:
+        out.update(train_metric=RNG.random(n), val_metric=RNG.random(len(out["val_step"])),
+                   metric_name="accuracy")
+    return out
+
+
+# --- downsample ------------------------------------------------------------------------
+
+
+def test_downsample_keeps_ends_and_extremes_within_the_cap():
+    x, y = np.arange(100_000), RNG.standard_normal(100_000)
+    y[31_337], y[77_777] = -50.0, 50.0
+    xs, ys = downsample(x, y, max_points=2000)
+    assert len(xs) == len(ys) <= 2000
+    assert (xs[0], xs[-1]) == (0, 99_999)
+    assert ys.min() == -50.0 and ys.max() == 50.0
+    assert np.all(np.diff(xs) > 0)
+    np.testing.assert_array_equal(ys, y[xs])
+
+
+def test_downsample_is_the_identity_on_short_curves_and_skips_nans():
+    x, y = np.arange(10), RNG.random(10)
+    xs, ys = downsample(x, y, max_points=2000)
+    np.testing.assert_array_equal(xs, x)
+    np.testing.assert_array_equal(ys, y)
+    y = np.full(5000, np.nan)
+    y[123] = 7.0
+    _, ys = downsample(np.arange(5000), y, max_points=100)
+    assert 7.0 in ys
+
+
+def test_slots_are_stable_and_reused():
+    slots = assign_slots({}, ["a", "b"], 3)
+    assert slots == {"a": 0, "b": 1}
+    assert assign_slots(slots, ["b", "c"], 3) == {"b": 1, "c": 0}
+    assert assign_slots(slots, ["a", "b", "c", "d"], 3) == {"b": 1, "c": 0, "d": 2}
+
+
+# --- training curves -------------------------------------------------------------------
+
+
+def test_curves_show_each_run_and_update_in_place():
+    view = CurvesView()
+    fig, n_traces = view.fig, len(view.fig.data)
+    runs = {"lstm": run(50, metric=True), "gru": run(30)}
+    view.update(runs)
+    view.update(runs)
+    assert view.fig is fig and len(fig.data) == n_traces
+    train, val, train_m, val_m, speed = fig.data[:5]
+    np.testing.assert_array_equal(train.x, runs["lstm"]["train_step"])
+    np.testing.assert_array_equal(train.y, runs["lstm"]["train_loss"])
+    np.testing.assert_array_equal(val.y, runs["lstm"]["val_loss"])
+    np.testing.assert_array_equal(val_m.y, runs["lstm"]["val_metric"])
+    np.testing.assert_array_equal(speed.y, [1500.0, 2500.0])
+    assert train.name == "lstm train loss" and train.visible
+    gru = fig.data[5:10]
+    np.testing.assert_array_equal(gru[0].y, runs["gru"]["train_loss"])
+    assert [t.visible for t in gru] == [True, True, False, False, True]  # no metric
+    assert not any(t.visible for t in fig.data[10:])
+    assert fig.layout.yaxis2.title.text == "accuracy"
+    assert "lstm 2,500" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "step" and fig.layout.yaxis.title.text == "loss"
+
+
+def test_curves_keep_a_runs_colour_and_downsample_long_runs():
+    view = CurvesView()
+    view.update({"a": run(10)})
+    colour = view.fig.data[0].line.color
+    view.update({"b": run(10), "a": run(100_000)})
+    n = len(CurvesView.SERIES)
+    assert view.fig.data[0].line.color == colour and view.fig.data[0].name == "a train loss"
+    assert view.fig.data[n].name == "b train loss"
+    assert 2 < len(view.fig.data[0].x) <= 2000 and view.fig.data[0].x[-1] == 99_999
+
+
+def test_curves_reject_mismatched_lengths():
+    bad = run(10)
+    bad["train_loss"] = bad["train_loss"][:5]
+    with pytest.raises(ValueError, match="train_loss"):
+        CurvesView().update({"x": bad})
+
+
+# --- hidden states and gates -----------------------------------------------------------
+
+
+def test_hidden_view_shows_tokens_by_units_and_one_unit():
+    hidden = RNG.standard_normal((5, 7))
+    view = HiddenView()
+    fig = view.fig
+    view.update(hidden, TOKENS)
+    view.select_unit(3)
+    view.update(hidden * 2, TOKENS)
+    assert view.fig is fig and len(fig.data) == 2
+    np.testing.assert_array_equal(fig.data[0].z, (hidden * 2).T)
+    assert list(fig.layout.xaxis.ticktext) == TOKENS
+    np.testing.assert_array_equal(fig.layout.xaxis.tickvals, np.arange(5))
+    assert fig.layout.xaxis.title.text == "token" and fig.layout.yaxis.title.text == "unit"
+    np.testing.assert_array_equal(fig.data[1].y, hidden[:, 3] * 2)
+    shape = fig.layout.shapes[0]
+    assert (shape.y0, shape.y1, shape.visible) == (2.5, 3.5, True)
+    with pytest.raises(ValueError, match="unit 7"):
+        view.select_unit(7)
+    with pytest.raises(ValueError, match="tokens"):
+        view.update(hidden, TOKENS[:4])
+
+
+def test_gates_view_relabels_slots_when_the_architecture_changes():
+    lstm = {name: RNG.random((5, 6)) for name in "ifgoc"}
+    gru = {name: RNG.random((5, 4)) for name in "zrn"}
+    view = GatesView()
+    fig, n_traces = view.fig, len(view.fig.data)
+    view.update(lstm, TOKENS)
+    assert [a.text for a in fig.layout.annotations[:5]] == [
+        f"{n}: {GATE_LABELS[n]}" for n in "ifgoc"]
+    np.testing.assert_array_equal(fig.data[1].z, lstm["f"].T)
+    view.select_unit(5)
+    view.update(gru, TOKENS)
+    view.update(gru, TOKENS)
+    assert view.fig is fig and len(fig.data) == n_traces
+    assert [t.visible for t in fig.data[:5]] == [True, True, True, False, False]
+    assert fig.layout.annotations[0].text == "z: update gate"
+    assert fig.layout.annotations[3].text == "" and fig.layout.xaxis4.visible is False
+    np.testing.assert_array_equal(fig.data[2].z, gru["n"].T)
+    assert view.unit == 3  # clamped to the GRU's 4 units
+    view.select_unit(1)
+    lines = fig.data[5:]
+    for k, name in enumerate("zrn"):
+        np.testing.assert_array_equal(lines[k].y, gru[name][:, 1])
+        assert lines[k].name == name
+    assert [t.visible for t in lines] == [True, True, True, False, False]
+    assert fig.layout.xaxis6.title.text == "token" and fig.layout.yaxis.title.text == "unit"
+    assert list(fig.layout.xaxis6.ticktext) == TOKENS
+
+
+# --- trajectories and attention --------------------------------------------------------
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_trajectories_draw_each_sentence_with_its_tokens(dims):
+    paths = [RNG.standard_normal((5, 3)), RNG.standard_normal((2, 3))]
+    tokens = [TOKENS, ["a", "b"]]
+    view = TrajectoryView(dims=dims)
+    fig = view.fig
+    view.update(paths, tokens, ["one", "two"])
+    view.update(paths, tokens, ["one", "two"])
+    assert view.fig is fig and len(fig.data) == TrajectoryView.MAX_PATHS
+    for k, path in enumerate(paths):
+        trace = fig.data[k]
+        np.testing.assert_array_equal(trace.x, path[:, 0])
+        np.testing.assert_array_equal(trace.y, path[:, 1])
+        if dims == 3:
+            np.testing.assert_array_equal(trace.z, path[:, 2])
+        assert list(trace.text) == tokens[k] and trace.visible
+    assert fig.data[1].name == "two" and not fig.data[2].visible
+    title = fig.layout.scene.xaxis.title.text if dims == 3 else fig.layout.xaxis.title.text
+    assert title == "PC1"
+
+
+def test_trajectory_rejects_bad_dims():
+    with pytest.raises(ValueError, match="dims"):
+        TrajectoryView(dims=4)
+
+
+def test_attention_grid_shows_each_layer_and_head():
+    w = RNG.random((2, 3, 4, 5))
+    queries, keys = list("abcd"), list("vwxyz")
+    view = AttentionView()
+    fig = view.fig
+    view.update(w, queries, keys)
+    view.update(w, queries, keys)
+    assert view.fig is fig and len(fig.data) == 16
+    assert [t.visible for t in fig.data] == [True] * 6 + [False] * 10
+    for k in range(6):
+        np.testing.assert_array_equal(fig.data[k].z, w[k // 3, k % 3])
+    assert fig.layout.annotations[4].text == "layer 1, head 1"
+    assert list(fig.layout.xaxis4.ticktext) == keys and list(fig.layout.yaxis.ticktext) == queries
+    assert fig.layout.xaxis4.title.text == "key" and fig.layout.yaxis.title.text == "query"
+
+
+def test_attention_grid_is_capped_at_four_by_four():
+    w = RNG.random((6, 5, 2, 2))
+    view = AttentionView()
+    view.update(w, ["a", "b"], ["c", "d"])
+    assert all(t.visible for t in view.fig.data)
+    np.testing.assert_array_equal(view.fig.data[15].z, w[3, 3])
+
+
+def test_attention_one_map_and_means_for_cross_attention():
+    w = RNG.random((2, 3, 4, 6))  # target 4 x source 6
+    view = AttentionView()
+    view.update(w, list("ABCD"), list("uvwxyz"), layer=1, head=2,
+                query_label="target", key_label="source")
+    assert [t.visible for t in view.fig.data] == [True] + [False] * 15
+    np.testing.assert_array_equal(view.fig.data[0].z, w[1, 2])
+    assert view.fig.layout.xaxis.title.text == "source"
+    assert view.fig.layout.yaxis.title.text == "target"
+    view.update(w, list("ABCD"), list("uvwxyz"), head="mean")
+    np.testing.assert_allclose(view.fig.data[1].z, w[1].mean(0))
+    assert view.fig.layout.annotations[1].text == "layer 1, mean of heads"
+    view.update(w, list("ABCD"), list("uvwxyz"), layer="mean", head="mean")
+    np.testing.assert_allclose(view.fig.data[0].z, w.mean((0, 1)))
+    view.update(w[0, 0], list("ABCD"), list("uvwxyz"))  # a plain [Tq, Tk] map
+    np.testing.assert_array_equal(view.fig.data[0].z, w[0, 0])
+    with pytest.raises(ValueError, match="layer=5"):
+        view.update(w, list("ABCD"), list("uvwxyz"), layer=5)
+
+
+# --- model outputs ---------------------------------------------------------------------
+
+
+def test_gradient_flow_is_one_log_scale_line_per_architecture():
+    flows = {"elman": np.array([1e-6, 1e-3, 1.0]), "lstm": np.array([0.1, 0.5, 1.0])}
+    view = GradientFlowView()
+    fig = view.fig
+    view.update(flows)
+    view.update(flows)
+    assert view.fig is fig and len(fig.data) == GradientFlowView.MAX_LINES
+    np.testing.assert_array_equal(fig.data[0].y, flows["elman"])
+    np.testing.assert_array_equal(fig.data[1].x, [0, 1, 2])
+    assert fig.data[1].name == "lstm" and not fig.data[2].visible
+    assert fig.layout.yaxis.type == "log" and "vanishing" in fig.layout.title.text
+
+
+def test_saliency_view_and_html():
+    scores = np.array([0.5, -2.0, 1.0])
+    view = SaliencyView()
+    view.update(["good", "<not>", "bad"], scores, "positive")
+    bar = view.fig.data[0]
+    np.testing.assert_array_equal(bar.y, scores)
+    np.testing.assert_array_equal(bar.marker.color, scores)
+    assert (bar.marker.cmin, bar.marker.cmax) == (-2.0, 2.0)  # centred at 0
+    assert list(view.fig.layout.xaxis.ticktext) == ["good", "<not>", "bad"]
+    assert "positive" in view.fig.layout.title.text
+    snippet = saliency_html(["<b>", "ok"], [1.0, -1.0])
+    assert "&lt;b&gt;" in snippet and "<b>" not in snippet
+    pos, neg = snippet.split("</span>")[:2]
+    assert "214, 39, 40" in pos and "31, 119, 180" in neg
+
+
+def test_neuron_view_marks_matches():
+    acts, match = RNG.random((5, 3)), np.array([0, 1, 0, 0, 1])
+    view = NeuronView()
+    view.update(acts, TOKENS, [7, 2, 9], [0.9, 0.8, 0.5], match)
+    np.testing.assert_array_equal(view.fig.data[0].z, acts.T)
+    np.testing.assert_array_equal(view.fig.data[1].z, match[None, :])
+    assert list(view.fig.layout.yaxis.ticktext) == ["unit 7 (0.90)", "unit 2 (0.80)",
+                                                    "unit 9 (0.50)"]
+    assert list(view.fig.layout.xaxis.ticktext) == TOKENS
+    with pytest.raises(ValueError, match="unit id"):
+        view.update(acts, TOKENS, [1], [0.5], match)
+
+
+def test_confusion_tags_and_generation_views():
+    confusion = ConfusionView()
+    confusion.update(np.array([[3, 1], [0, 4]]), ["neg", "pos"])
+    np.testing.assert_array_equal(confusion.fig.data[0].z, [[3, 1], [0, 4]])
+    np.testing.assert_array_equal(confusion.fig.data[0].text, [["3", "1"], ["0", "4"]])
+    assert list(confusion.fig.layout.xaxis.ticktext) == ["neg", "pos"]
+    assert confusion.fig.layout.xaxis.title.text == "predicted"
+    assert "87.5%" in confusion.fig.layout.title.text
+
+    tags = TagsView()
+    tags.update(["I", "saw", "Ann"], ["O", "O", "B-PER"], ["O", "B-PER", "B-PER"])
+    cells = tags.fig.data[0].cells
+    assert [list(c) for c in cells.values] == [["I", "saw", "Ann"], ["O", "O", "B-PER"],
+                                               ["O", "B-PER", "B-PER"]]
+    assert cells.fill.color[0][1] != cells.fill.color[0][0] == "white"
+    assert tags.fig.layout.title.text == "Tags: 1 of 3 wrong"
+
+    generation = GenerationView()
+    generation.update(["a", "b", "a"], np.array([0.2, 0.9, 0.4]))
+    np.testing.assert_array_equal(generation.fig.data[0].y, [0.2, 0.9, 0.4])
+    assert list(generation.fig.data[0].text) == ["a", "b", "a"]
+    assert list(generation.fig.layout.xaxis.ticktext) == ["a", "b", "a"]
+
+
+# --- export and imports ----------------------------------------------------------------
+
+
+def test_export_html_embeds_plotly_js_without_a_cdn(tmp_path):
+    view = HiddenView()
+    view.update(np.full((2, 3), 0.5), ["aardvark", "zebu"])
+    path = export_html(view, tmp_path / "out" / "hidden.html")
+    text = path.read_text(encoding="utf-8")
+    assert path.stat().st_size > 1_000_000  # plotly.js itself
+    assert "<script src=" not in text and 'src="https://cdn.plot.ly' not in text
+    assert "aardvark" in text and "zebu" in text  # the figure's own data (arrays are base64)
+    assert export_html(view.fig, tmp_path / "fig.html").stat().st_size > 1_000_000
+
+
+def test_export_png_without_kaleido_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "kaleido", None)  # import kaleido -> ImportError
+    with pytest.raises(RuntimeError, match="pip install kaleido"):
+        export_png(HiddenView(), tmp_path / "x.png")
+
+
+def test_plots_modules_never_import_jax():
+    for name in ("plots.py", "plots_model.py"):
+        tree = ast.parse((pathlib.Path(plots.__file__).parent / name).read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module or "" for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom)}
+        assert not {m for m in imported if m.split(".")[0] in ("jax", "flax")}, name

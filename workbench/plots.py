@@ -1,0 +1,394 @@
+"""Figures of a model's internals and its training: numpy in, FigureWidgets updated in place.
+
+The plotting half of the workbench (with :mod:`workbench.plots_model`, re-exported here;
+these two are the only importers of plotly). Every view holds one ``FigureWidget`` in
+``.fig`` created once with all its traces, and an ``update(...)`` that assigns whole
+arrays inside ``fig.batch_update()``; see ``plots_model`` for the rules and the slot
+layout. Inputs are numpy arrays and token strings, never JAX arrays.
+
+- :class:`CurvesView`      loss / metric / tokens-per-second of up to 8 runs
+- :class:`HiddenView`      hidden state, tokens x units, plus one unit's line
+- :class:`GatesView`       LSTM ``i f g o c`` or GRU ``z r n`` heatmaps, plus one unit
+- :class:`TrajectoryView`  PCA paths of hidden states along sentences (2-D or 3-D)
+- :class:`AttentionView`   layer x head grid, one map, or means over heads / layers
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .cells import GATE_LABELS
+from .plots_model import (
+    DIVERGING,
+    PALETTE,
+    ConfusionView,
+    GenerationView,
+    GradientFlowView,
+    NeuronView,
+    SaliencyView,
+    TagsView,
+    View,
+    as_float,
+    assign_slots,
+    check_tokens,
+    export_html,
+    export_png,
+    grid_boxes,
+    on_slot,
+    place,
+    saliency_html,
+    slot_layout,
+    token_axis,
+)
+
+__all__ = [
+    "AttentionView", "ConfusionView", "CurvesView", "GatesView", "GenerationView",
+    "GradientFlowView", "HiddenView", "NeuronView", "SaliencyView", "TagsView",
+    "TrajectoryView", "downsample", "export_html", "export_png", "saliency_html",
+]
+
+
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int = 2000):
+    """At most ``max_points`` of a curve: the first and last points, and in each of
+    equal-width buckets between them the minimum and the maximum of ``y`` (NaNs are
+    skipped), in their original order. Short curves come back unchanged."""
+    x, y = np.asarray(x), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of one length, got {x.shape} and {y.shape}")
+    if len(y) <= max_points:
+        return x, y
+    if max_points < 4:
+        raise ValueError(f"max_points must be at least 4, got {max_points}")
+    buckets = (max_points - 2) // 2
+    edges = np.linspace(1, len(y) - 1, buckets + 1).astype(int)
+    low, high = np.where(np.isnan(y), np.inf, y), np.where(np.isnan(y), -np.inf, y)
+    keep = [0, len(y) - 1]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if b > a:
+            keep += [a + int(np.argmin(low[a:b])), a + int(np.argmax(high[a:b]))]
+    keep = np.unique(keep)
+    return x[keep], y[keep]
+
+
+class CurvesView(View):
+    """Training curves of up to 8 runs, overlaid by name: loss (train solid, validation
+    dashed with markers), the task metric beside it, and tokens/s per chunk below.
+
+    Each run owns a fixed slot of 5 traces created in the constructor, so updates never
+    add traces; a run keeps its slot and colour, unused slots are hidden."""
+
+    MAX_RUNS = 8
+    SERIES = ("train loss", "val loss", "train metric", "val metric", "tokens/s")
+
+    def __init__(self) -> None:
+        traces = []
+        for r in range(self.MAX_RUNS):
+            for j, _ in enumerate(self.SERIES):
+                slot = (0, 0, 1, 1, 2)[j]
+                traces.append(go.Scatter(
+                    x=[], y=[], visible=False, showlegend=j < 2, legendgroup=f"run{r}",
+                    mode="lines" if j in (0, 2, 4) else "lines+markers",
+                    line={"color": PALETTE[r], "dash": "dash" if j in (1, 3) else "solid"},
+                    **on_slot(slot)))
+        layout = slot_layout([(0, 0.46, 0.34, 1), (0.56, 1, 0.34, 1), (0, 1, 0, 0.2)],
+                             ["loss", "metric", "tokens/s per chunk"],
+                             title={"text": "Training curves"}, height=520)
+        for key, (xt, yt) in zip(("", "2", "3"), [("step", "loss"), ("step", "metric"),
+                                                  ("chunk", "tokens/s")], strict=True):
+            layout[f"xaxis{key}"]["title"] = {"text": xt}
+            layout[f"yaxis{key}"]["title"] = {"text": yt}
+        self.fig = go.FigureWidget(data=traces, layout=layout)
+        self._slots: dict[str, int] = {}
+
+    def update(self, runs: dict[str, dict]) -> None:
+        """Show ``runs``: name -> arrays ``train_step, train_loss, val_step, val_loss``,
+        optionally ``train_metric, val_metric, metric_name, tokens_per_s`` (per chunk)."""
+        self._slots = assign_slots(self._slots, list(runs), self.MAX_RUNS)
+        used = {r: name for name, r in self._slots.items()}
+        metric = next((runs[n]["metric_name"] for n in used.values()
+                       if runs[n].get("metric_name")), "metric")
+        speeds = [f"{n} {float(np.asarray(runs[n]['tokens_per_s'])[-1]):,.0f}"
+                  for n in used.values() if len(runs[n].get("tokens_per_s", ())) > 0]
+        with self.fig.batch_update():
+            for r in range(self.MAX_RUNS):
+                self._show_run(r, used.get(r), runs.get(used.get(r)))
+            place(self.fig, 1, (0.56, 1, 0.34, 1), metric)
+            self.fig.layout.yaxis2.title.text = metric
+            self.fig.layout.title.text = "Training curves" + (
+                "  |  tokens/s: " + ", ".join(speeds) if speeds else "")
+
+    def _show_run(self, r: int, name: str | None, run: dict | None) -> None:
+        """Fill (or hide, when ``name`` is None) the 5 traces of run slot ``r``."""
+        traces = self.fig.data[r * len(self.SERIES):(r + 1) * len(self.SERIES)]
+        if name is None:
+            for trace in traces:
+                trace.visible = False
+            return
+        chunks = np.arange(1, len(run.get("tokens_per_s", ())) + 1)
+        xs = ("train_step", "val_step", "train_step", "val_step", None)
+        ys = ("train_loss", "val_loss", "train_metric", "val_metric", "tokens_per_s")
+        for trace, xk, yk, label in zip(traces, xs, ys, self.SERIES, strict=True):
+            y = as_float(run.get(yk, ()), yk, ndim=1)
+            x = chunks if xk is None else np.asarray(run.get(xk, ()))
+            x = x if len(y) else x[:0]  # an optional series that is absent is hidden
+            if len(x) != len(y):
+                raise ValueError(f"run {name!r}: {yk} has {len(y)} values, {xk} {len(x)}")
+            x, y = downsample(x, y)
+            trace.update(x=x, y=y, name=f"{name} {label}", visible=len(y) > 0)
+
+
+class HiddenView(View):
+    """Hidden states as a tokens x units heatmap, and the selected unit's line below."""
+
+    def __init__(self) -> None:
+        heat = go.Heatmap(z=[[0.0]], colorscale=DIVERGING, zmid=0, **on_slot(0),
+                          colorbar={"y": 0.68, "len": 0.64},
+                          hovertemplate="position %{x}, unit %{y}: %{z:.3f}<extra></extra>")
+        line = go.Scatter(x=[], y=[], mode="lines+markers", name="unit", **on_slot(1))
+        layout = slot_layout([(0, 1, 0.36, 1), (0, 1, 0, 0.24)], height=560,
+                             title={"text": "Hidden state"}, showlegend=False)
+        for key, (xt, yt) in {"": ("token", "unit"), "2": ("token", "activation")}.items():
+            layout[f"xaxis{key}"]["title"] = {"text": xt}
+            layout[f"yaxis{key}"]["title"] = {"text": yt}
+        layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "y", "x0": 0, "x1": 0,
+                             "y0": 0, "y1": 0, "line": {"color": "black"}, "visible": False}]
+        self.fig = go.FigureWidget(data=[heat, line], layout=layout)
+        self.hidden, self.tokens, self.unit = None, [], 0
+
+    def update(self, hidden: np.ndarray, tokens: Sequence[str], *, title: str | None = None):
+        """Show ``hidden [T, H]`` (one row per token) and the selected unit's line."""
+        self.hidden = as_float(hidden, "hidden", ndim=2)
+        self.tokens = check_tokens(tokens, self.hidden.shape[0])
+        T, H = self.hidden.shape
+        self.unit = min(self.unit, H - 1)
+        with self.fig.batch_update():
+            self.fig.data[0].update(z=self.hidden.T, x=np.arange(T), y=np.arange(H))
+            self.fig.layout.xaxis.update(token_axis(self.tokens, "token"))
+            self.fig.layout.xaxis2.update(token_axis(self.tokens, "token"))
+            self.fig.layout.title.text = title or f"Hidden state ({T} tokens x {H} units)"
+            self._draw_unit()
+
+    def select_unit(self, u: int) -> None:
+        """Highlight unit ``u``'s row and draw its activation over the tokens."""
+        if self.hidden is not None and not 0 <= u < self.hidden.shape[1]:
+            raise ValueError(f"unit {u} out of range: there are {self.hidden.shape[1]} units")
+        self.unit = int(u)
+        with self.fig.batch_update():
+            self._draw_unit()
+
+    def _draw_unit(self) -> None:
+        if self.hidden is None:
+            return
+        T, u = self.hidden.shape[0], self.unit
+        self.fig.data[1].update(x=np.arange(T), y=self.hidden[:, u], name=f"unit {u}")
+        self.fig.layout.shapes[0].update(x0=-0.5, x1=T - 0.5, y0=u - 0.5, y1=u + 0.5,
+                                         visible=True)
+        place(self.fig, 1, (0, 1, 0, 0.24), f"unit {u}")
+
+
+class GatesView(View):
+    """One heatmap per gate (tokens x units), stacked, and the selected unit's gates as
+    lines below.
+
+    The figure is made once with ``MAX_GATES`` (5, LSTM's ``i f g o c``) heatmap slots;
+    an update with fewer gates (GRU's ``z r n``) hides the unused slots, retitles the rest
+    with ``cells.GATE_LABELS`` and stretches them over the space, so nothing is rebuilt."""
+
+    MAX_GATES = 5
+    SIGMOID = frozenset("ifozr")  # gates in [0, 1]; the others are centred at 0
+    LINES = (0, 0, 1, 0.2)  # where the selected unit's panel goes
+
+    def __init__(self) -> None:
+        heats = [go.Heatmap(z=[[0.0]], visible=False, **on_slot(k),
+                            hovertemplate="position %{x}, unit %{y}: %{z:.3f}<extra></extra>")
+                 for k in range(self.MAX_GATES)]
+        lines = [go.Scatter(x=[], y=[], mode="lines+markers", visible=False,
+                            line={"color": PALETTE[k]}, **on_slot(self.MAX_GATES))
+                 for k in range(self.MAX_GATES)]
+        boxes = grid_boxes(self.MAX_GATES, 1, bottom=0.3, vgap=0.05) + [self.LINES]
+        layout = slot_layout(boxes, title={"text": "Gates"}, height=820)
+        for k in range(self.MAX_GATES):
+            layout["yaxis" + (str(k + 1) if k else "")]["title"] = {"text": "unit"}
+        last = str(self.MAX_GATES + 1)
+        layout[f"xaxis{last}"]["title"] = {"text": "token"}
+        layout[f"yaxis{last}"]["title"] = {"text": "activation"}
+        self.fig = go.FigureWidget(data=heats + lines, layout=layout)
+        self.gates: dict[str, np.ndarray] = {}
+        self.tokens: list[str] = []
+        self.unit = 0
+
+    def update(self, gates: dict[str, np.ndarray], tokens: Sequence[str]) -> None:
+        """Show each gate's ``[T, H]`` activations (in the dict's order) over ``tokens``."""
+        if not 0 < len(gates) <= self.MAX_GATES:
+            raise ValueError(f"need 1 to {self.MAX_GATES} gates, got {list(gates)}")
+        self.gates = {name: as_float(g, f"gates[{name!r}]", ndim=2) for name, g in gates.items()}
+        T, H = next(iter(self.gates.values())).shape
+        self.tokens = check_tokens(tokens, T)
+        self.unit = min(self.unit, H - 1)
+        boxes = grid_boxes(len(gates), 1, bottom=0.3, vgap=0.05)
+        names = list(self.gates)
+        with self.fig.batch_update():
+            for k in range(self.MAX_GATES):
+                name = names[k] if k < len(names) else None
+                self._show_gate(k, name, boxes[k] if name else None)
+            self.fig.layout[f"xaxis{self.MAX_GATES + 1}"].update(token_axis(self.tokens))
+            self._draw_unit()
+
+    def _show_gate(self, k: int, name: str | None, box) -> None:
+        heat = self.fig.data[k]
+        place(self.fig, k, box, f"{name}: {GATE_LABELS.get(name, name)}" if name else "")
+        if name is None:
+            heat.visible = False
+            return
+        z = self.gates[name].T
+        scale = ({"colorscale": "Viridis", "zauto": False, "zmin": 0, "zmax": 1, "zmid": None}
+                 if name in self.SIGMOID else
+                 {"colorscale": DIVERGING, "zauto": True, "zmin": None, "zmax": None, "zmid": 0})
+        heat.update(z=z, x=np.arange(z.shape[1]), y=np.arange(z.shape[0]), visible=True,
+                    colorbar={"y": (box[2] + box[3]) / 2, "len": box[3] - box[2]}, **scale)
+        self.fig.layout["xaxis" + (str(k + 1) if k else "")].update(
+            token_axis(self.tokens), showticklabels=False)
+
+    def select_unit(self, u: int) -> None:
+        """Draw unit ``u``'s activation in every gate over the tokens."""
+        if self.gates and not 0 <= u < next(iter(self.gates.values())).shape[1]:
+            raise ValueError(f"unit {u} out of range for gates of shape "
+                             f"{next(iter(self.gates.values())).shape}")
+        self.unit = int(u)
+        with self.fig.batch_update():
+            self._draw_unit()
+
+    def _draw_unit(self) -> None:
+        names = list(self.gates)
+        for k, line in enumerate(self.fig.data[self.MAX_GATES:]):
+            if k >= len(names):
+                line.visible = False
+                continue
+            y = self.gates[names[k]][:, self.unit]
+            line.update(x=np.arange(len(y)), y=y, name=names[k], visible=True)
+        place(self.fig, self.MAX_GATES, self.LINES, f"unit {self.unit} in every gate")
+
+
+class TrajectoryView(View):
+    """Paths of hidden states through PCA space, one per sentence, tokens as labels."""
+
+    MAX_PATHS = 8
+
+    def __init__(self, *, dims: int = 2) -> None:
+        if dims not in (2, 3):
+            raise ValueError(f"dims must be 2 or 3, got {dims}")
+        self.dims = dims
+        kind, extra = (go.Scatter, {}) if dims == 2 else (go.Scatter3d, {"z": []})
+        paths = [kind(x=[], y=[], **extra, mode="lines+markers+text", textposition="top center",
+                      visible=False, line={"color": PALETTE[k]}, marker={"color": PALETTE[k]})
+                 for k in range(self.MAX_PATHS)]
+        titles = {f"{a}axis": {"title": {"text": f"PC{i + 1}"}} for i, a in enumerate("xyz")}
+        layout = {"title": {"text": "Hidden-state trajectories (PCA)"}}
+        if dims == 2:
+            layout.update(xaxis=titles["xaxis"], yaxis=titles["yaxis"])
+        else:
+            layout["scene"] = titles
+        self.fig = go.FigureWidget(data=paths, layout=layout)
+
+    def update(self, paths: Sequence[np.ndarray], tokens: Sequence[Sequence[str]],
+               names: Sequence[str] | None = None) -> None:
+        """Show ``paths[i] [T_i, k >= dims]`` labelled with ``tokens[i]``; the first
+        ``MAX_PATHS`` are drawn and the title says when some are left out."""
+        names = list(names) if names is not None else [f"sentence {i + 1}"
+                                                       for i in range(len(paths))]
+        if not len(paths) == len(tokens) == len(names):
+            raise ValueError(f"got {len(paths)} paths, {len(tokens)} token lists, "
+                             f"{len(names)} names")
+        with self.fig.batch_update():
+            for k, trace in enumerate(self.fig.data):
+                if k >= len(paths):
+                    trace.visible = False
+                    continue
+                p = as_float(paths[k], f"paths[{k}]", ndim=2)
+                if p.shape[1] < self.dims:
+                    raise ValueError(f"paths[{k}] has {p.shape[1]} components, need {self.dims}")
+                coords = dict(zip("xyz", p[:, :self.dims].T, strict=False))
+                trace.update(**coords, text=check_tokens(tokens[k], len(p), f"tokens[{k}]"),
+                             name=str(names[k]), visible=True)
+            left = len(paths) - self.MAX_PATHS
+            self.fig.layout.title.text = "Hidden-state trajectories (PCA)" + (
+                f" (first {self.MAX_PATHS} of {len(paths)})" if left > 0 else "")
+
+
+def attention_maps(weights: np.ndarray, layer=None, head=None):
+    """The maps to draw from ``weights [L, N, Tq, Tk]`` and a title for each, plus the grid
+    shape. ``layer``/``head``: an index, ``None`` (the first 4) or ``'mean'``."""
+    picks = []
+    for which, n, word in ((layer, weights.shape[0], "layer"), (head, weights.shape[1], "head")):
+        if which is None:
+            picks.append(list(range(min(n, AttentionView.MAX_GRID))))
+        elif which == "mean":
+            picks.append(["mean"])
+        elif isinstance(which, int | np.integer) and 0 <= which < n:
+            picks.append([int(which)])
+        else:
+            raise ValueError(f"{word}={which!r}: use None, 'mean' or 0..{n - 1}")
+    maps, titles = [], []
+    for lyr in picks[0]:
+        per_layer = weights.mean(0) if lyr == "mean" else weights[lyr]
+        for hd in picks[1]:
+            maps.append(per_layer.mean(0) if hd == "mean" else per_layer[hd])
+            titles.append(("mean of layers" if lyr == "mean" else f"layer {lyr}") + ", " +
+                          ("mean of heads" if hd == "mean" else f"head {hd}"))
+    return maps, titles, (len(picks[0]), len(picks[1]))
+
+
+class AttentionView(View):
+    """Attention maps (rows: queries / target tokens, columns: keys / source tokens).
+
+    ``update`` draws a layer x head grid capped at the first ``MAX_GRID`` (4) layers and
+    heads, or one layer's heads, one head across layers, one (layer, head) map, or means
+    (``head='mean'`` / ``layer='mean'``). 16 heatmap slots share one colour axis."""
+
+    MAX_GRID = 4
+
+    def __init__(self) -> None:
+        n = self.MAX_GRID ** 2
+        heats = [go.Heatmap(z=[[0.0]], coloraxis="coloraxis", visible=False, **on_slot(k),
+                            hovertemplate="query %{y}, key %{x}: %{z:.3f}<extra></extra>")
+                 for k in range(n)]
+        layout = slot_layout(grid_boxes(self.MAX_GRID, self.MAX_GRID), height=640,
+                             title={"text": "Attention"},
+                             coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": 1})
+        self.fig = go.FigureWidget(data=heats, layout=layout)
+
+    def update(self, weights: np.ndarray, query_tokens: Sequence[str],
+               key_tokens: Sequence[str], *, layer=None, head=None, title: str | None = None,
+               query_label: str = "query", key_label: str = "key") -> None:
+        """Show ``weights [L, N, Tq, Tk]`` (``[N, Tq, Tk]`` and ``[Tq, Tk]`` also work);
+        for cross-attention pass target tokens as queries and source tokens as keys."""
+        w = np.asarray(weights, dtype=float)
+        w = w.reshape((1,) * max(0, 4 - w.ndim) + w.shape)
+        if w.ndim != 4:
+            raise ValueError(f"weights must be [L, N, Tq, Tk], got shape {w.shape}")
+        queries = check_tokens(query_tokens, w.shape[2], "query_tokens")
+        keys = check_tokens(key_tokens, w.shape[3], "key_tokens")
+        maps, titles, (rows, cols) = attention_maps(w, layer, head)
+        boxes = grid_boxes(rows, cols, hgap=0.08 if cols > 1 else 0, vgap=0.1)
+        top = max(float(np.max(m)) for m in maps)
+        with self.fig.batch_update():
+            for k, heat in enumerate(self.fig.data):
+                shown = k < len(maps)
+                place(self.fig, k, boxes[k] if shown else None, titles[k] if shown else "")
+                heat.visible = shown
+                if shown:
+                    self._draw(k, maps[k], queries, keys, (k >= len(maps) - cols, k % cols == 0),
+                               (query_label, key_label))
+            self.fig.layout.coloraxis.cmax = top if top > 0 else 1.0
+            self.fig.layout.title.text = title or "Attention"
+
+    def _draw(self, k: int, m: np.ndarray, queries, keys, edges, labels) -> None:
+        """Fill slot k with map m; axis titles only on the bottom row / left column."""
+        self.fig.data[k].update(z=m, x=np.arange(m.shape[1]), y=np.arange(m.shape[0]))
+        s = str(k + 1) if k else ""
+        self.fig.layout[f"xaxis{s}"].update(token_axis(keys, labels[1] if edges[0] else ""))
+        self.fig.layout[f"yaxis{s}"].update(
+            token_axis(queries, labels[0] if edges[1] else "", reverse=True))

@@ -1,0 +1,320 @@
+"""The plumbing every workbench figure shares, and the figures of what a model outputs.
+
+Import views from :mod:`workbench.plots`, which re-exports this module. The rules, for
+every view here and there:
+
+- numpy arrays and token strings in (``np.asarray`` is applied defensively; this module
+  never imports jax);
+- one ``plotly.graph_objects.FigureWidget`` per view in ``.fig``, built ONCE with all its
+  traces passed to the constructor (placeholder data), so it renders after a browser
+  reload and in Voila;
+- ``update(...)`` assigns whole arrays inside ``with self.fig.batch_update():``; the
+  figure is never rebuilt, and repeated updates never add traces;
+- ``export_html`` writes standalone offline HTML (plotly.js embedded, no CDN).
+
+Subplots are laid out by hand: slot ``k`` owns the axes ``xaxis{k+1}``/``yaxis{k+1}`` and
+the title annotation ``layout.annotations[k]``, so views can move, hide and retitle
+slots in place (:func:`place`) when the number of panels depends on the data.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
+
+DIVERGING = "RdBu_r"  # red positive, blue negative; always centred at 0
+PALETTE = plotly.colors.qualitative.Plotly  # 10 colours; one per run / path slot
+Box = tuple[float, float, float, float]  # x0, x1, y0, y1 in paper coordinates
+
+
+class View:
+    """Base of every view: one FigureWidget in ``.fig``; showing the view shows it."""
+
+    fig: go.FigureWidget
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.fig._repr_mimebundle_(**kwargs)
+
+
+def as_float(x, name: str = "array", ndim: int | None = None) -> np.ndarray:
+    """``x`` as a float numpy array, checking its number of dimensions."""
+    a = np.asarray(x, dtype=float)
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
+    return a
+
+
+def check_tokens(tokens: Sequence, n: int, name: str = "tokens") -> list[str]:
+    """Tokens as strings, checking there is one per position."""
+    tokens = [str(t) for t in tokens]
+    if len(tokens) != n:
+        raise ValueError(f"{name} has {len(tokens)} entries but the data has {n} positions")
+    return tokens
+
+
+def axis_keys(k: int) -> tuple[str, str, str, str]:
+    """Slot k's layout keys and trace references: ('xaxis2', 'yaxis2', 'x2', 'y2')."""
+    s = "" if k == 0 else str(k + 1)
+    return f"xaxis{s}", f"yaxis{s}", f"x{s}", f"y{s}"
+
+
+def on_slot(k: int) -> dict:
+    """Trace keyword arguments that draw a trace on slot k's axes."""
+    _, _, x, y = axis_keys(k)
+    return {"xaxis": x, "yaxis": y}
+
+
+def grid_boxes(rows: int, cols: int, *, bottom: float = 0.0, top: float = 1.0,
+               hgap: float = 0.06, vgap: float = 0.08) -> list[Box]:
+    """Row-major boxes (row 0 at the top) of a rows x cols grid between bottom and top."""
+    w = (1.0 - hgap * (cols - 1)) / cols
+    h = (top - bottom - vgap * (rows - 1)) / rows
+    boxes = [(c * (w + hgap), c * (w + hgap) + w, top - r * (h + vgap) - h, top - r * (h + vgap))
+             for r in range(rows) for c in range(cols)]
+    return [tuple(float(np.clip(round(v, 6), 0.0, 1.0)) for v in box) for box in boxes]
+
+
+def slot_layout(boxes: Sequence[Box], titles: Sequence[str] = (), **layout) -> dict:
+    """A layout with one pair of axes and one title annotation per box."""
+    out = dict(layout, annotations=[])
+    titles = list(titles) + [""] * (len(boxes) - len(titles))
+    for k, (box, title) in enumerate(zip(boxes, titles, strict=True)):
+        xk, yk, x, y = axis_keys(k)
+        out[xk] = {"anchor": y, "domain": box[:2]}
+        out[yk] = {"anchor": x, "domain": box[2:]}
+        out["annotations"].append({
+            "text": title, "x": (box[0] + box[1]) / 2, "y": box[3], "xref": "paper",
+            "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False})
+    return out
+
+
+def place(fig: go.FigureWidget, k: int, box: Box | None, title: str = "") -> None:
+    """Move slot k to ``box`` and title it; ``None`` hides its axes and title."""
+    xk, yk, _, _ = axis_keys(k)
+    xa, ya, note = fig.layout[xk], fig.layout[yk], fig.layout.annotations[k]
+    xa.visible = ya.visible = note.visible = box is not None
+    if box is None:
+        note.text = ""
+        return
+    xa.domain, ya.domain = box[:2], box[2:]
+    note.update(text=title, x=(box[0] + box[1]) / 2, y=box[3])
+
+
+def token_axis(tokens: Sequence[str], title: str | None = None, *,
+               reverse: bool = False) -> dict:
+    """Axis settings labelling positions 0..T-1 with tokens (duplicates are fine);
+    ``reverse`` puts position 0 at the top of a y axis."""
+    span = [-0.5, len(tokens) - 0.5]
+    out = {"tickmode": "array", "tickvals": np.arange(len(tokens)), "ticktext": list(tokens),
+           "range": span[::-1] if reverse else span}
+    if title is not None:
+        out["title"] = {"text": title}
+    return out
+
+
+def assign_slots(current: dict[str, int], names: Sequence[str], n_slots: int) -> dict[str, int]:
+    """A slot per name: known names keep theirs (and their colour), new ones take free
+    slots; only the last ``n_slots`` names are kept."""
+    names = list(dict.fromkeys(names))[-n_slots:]
+    kept = {name: current[name] for name in names if name in current}
+    free = iter(sorted(set(range(n_slots)) - set(kept.values())))
+    return {name: kept[name] if name in kept else next(free) for name in names}
+
+
+def export_html(view_or_fig, path) -> Path:
+    """Write a view's (or figure's) standalone offline HTML: plotly.js embedded, no CDN."""
+    fig = getattr(view_or_fig, "fig", view_or_fig)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(str(path), include_plotlyjs=True, full_html=True)
+    return path
+
+
+def export_png(view_or_fig, path, *, scale: float = 2.0) -> Path:
+    """Write a PNG through kaleido, plotly's optional static-image engine."""
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        raise RuntimeError(
+            "PNG export needs the optional 'kaleido' package: `pip install kaleido` "
+            "(kaleido >= 1 also needs Chrome: run `plotly_get_chrome`). "
+            "export_html(view, 'figure.html') works without it.") from None
+    fig = getattr(view_or_fig, "fig", view_or_fig)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_image(str(path), scale=scale)
+    return path
+
+
+class GradientFlowView(View):
+    """Gradient norm per time step, one line per architecture or run, log-scale y."""
+
+    MAX_LINES = 8
+
+    def __init__(self) -> None:
+        lines = [go.Scatter(x=[], y=[], mode="lines+markers", visible=False,
+                            line={"color": PALETTE[k]}) for k in range(self.MAX_LINES)]
+        title = ("Gradient flow: |dloss/dh_t| per time step (log scale)<br><sup>A norm that "
+                 "shrinks as t moves away from the loss is a vanishing gradient; gated cells "
+                 "(LSTM, GRU) keep it flatter than an Elman RNN.</sup>")
+        self.fig = go.FigureWidget(data=lines, layout={
+            "title": {"text": title}, "xaxis": {"title": {"text": "time step t"}},
+            "yaxis": {"type": "log", "title": {"text": "gradient norm"}}})
+        self._slots: dict[str, int] = {}
+
+    def update(self, flows: dict[str, np.ndarray]) -> None:
+        """Show ``flows``: name -> gradient norm per time step ``[T]``."""
+        self._slots = assign_slots(self._slots, list(flows), self.MAX_LINES)
+        used = {k: name for name, k in self._slots.items()}
+        with self.fig.batch_update():
+            for k, line in enumerate(self.fig.data):
+                if k not in used:
+                    line.visible = False
+                    continue
+                y = as_float(flows[used[k]], used[k], ndim=1)
+                line.update(x=np.arange(len(y)), y=y, name=used[k], visible=True)
+
+
+class SaliencyView(View):
+    """Per-token saliency as bars under the tokens, diverging colours centred at 0."""
+
+    def __init__(self) -> None:
+        bar = go.Bar(x=[], y=[], marker={"color": [], "colorscale": DIVERGING, "cmin": -1,
+                                         "cmax": 1, "showscale": True})
+        self.fig = go.FigureWidget(data=[bar], layout={
+            "title": {"text": "Saliency"}, "xaxis": {"title": {"text": "token"}},
+            "yaxis": {"title": {"text": "saliency"}}})
+
+    def update(self, tokens: Sequence[str], scores: np.ndarray, prediction: str = "") -> None:
+        """Show one score per token; the title names the prediction being explained."""
+        s = as_float(scores, "scores", ndim=1)
+        tokens = check_tokens(tokens, len(s))
+        top = float(np.nanmax(np.abs(s))) if s.size else 0.0
+        top = top if top > 0 else 1.0
+        with self.fig.batch_update():
+            self.fig.data[0].update(x=np.arange(len(s)), y=s, hovertext=tokens)
+            self.fig.data[0].marker.update(color=s, cmin=-top, cmax=top)
+            self.fig.layout.xaxis.update(token_axis(tokens, "token"))
+            self.fig.layout.title.text = f"Saliency for prediction: {html.escape(prediction)}"
+
+
+def saliency_html(tokens: Sequence[str], scores: np.ndarray) -> str:
+    """An HTML snippet: each token in a span shaded red (positive) or blue (negative)."""
+    s = np.nan_to_num(as_float(scores, "scores", ndim=1))
+    tokens = check_tokens(tokens, len(s))
+    top = float(np.abs(s).max()) if s.size and np.abs(s).max() > 0 else 1.0
+    spans = []
+    for token, v in zip(tokens, s, strict=True):
+        rgb = "214, 39, 40" if v > 0 else "31, 119, 180"
+        spans.append(f'<span title="{v:+.3f}" style="background-color: rgba({rgb}, '
+                     f'{abs(v) / top:.2f}); padding: 0 2px; border-radius: 3px">'
+                     f"{html.escape(token)}</span>")
+    return '<div class="saliency" style="line-height: 1.9">' + " ".join(spans) + "</div>"
+
+
+class NeuronView(View):
+    """The top K units' activations over a text, with the positions a pattern matches."""
+
+    def __init__(self) -> None:
+        units = go.Heatmap(z=[[0.0]], colorscale=DIVERGING, zmid=0, **on_slot(0),
+                           hovertemplate="token %{x}, row %{y}: %{z:.3f}<extra></extra>")
+        match = go.Heatmap(z=[[0.0]], zmin=0, zmax=1, showscale=False, **on_slot(1),
+                           colorscale=[[0, "white"], [1, "#FFA15A"]], hoverinfo="skip")
+        layout = slot_layout([(0, 1, 0, 0.84), (0, 1, 0.88, 0.94)],
+                             title={"text": "Units that track a pattern"})
+        layout["yaxis"].update(title={"text": "unit (score)"}, autorange="reversed")
+        layout["xaxis"]["title"] = {"text": "token"}
+        layout["xaxis2"].update(matches="x", showticklabels=False)
+        layout["yaxis2"].update(tickmode="array", tickvals=[0], ticktext=["match"])
+        self.fig = go.FigureWidget(data=[units, match], layout=layout)
+
+    def update(self, activations: np.ndarray, tokens: Sequence[str], units: Sequence[int],
+               scores: Sequence[float], match: np.ndarray | None = None) -> None:
+        """Show ``activations [T, K]`` of ``units`` (best first) with ``match [T]`` 0/1."""
+        a = as_float(activations, "activations", ndim=2)
+        tokens = check_tokens(tokens, a.shape[0])
+        if len(units) != a.shape[1] or len(scores) != a.shape[1]:
+            raise ValueError(f"need one unit id and score per column of activations "
+                             f"({a.shape[1]}), got {len(units)} and {len(scores)}")
+        m = np.zeros(a.shape[0]) if match is None else as_float(match, "match", ndim=1)
+        labels = [f"unit {int(u)} ({float(s):.2f})" for u, s in zip(units, scores, strict=True)]
+        with self.fig.batch_update():
+            self.fig.data[0].update(z=a.T, x=np.arange(a.shape[0]), y=np.arange(a.shape[1]))
+            self.fig.data[1].update(z=m[None, :], x=np.arange(len(m)), y=[0])
+            self.fig.layout.xaxis.update(token_axis(tokens, "token"))
+            self.fig.layout.yaxis.update(tickmode="array", tickvals=np.arange(len(labels)),
+                                         ticktext=labels)
+
+
+class ConfusionView(View):
+    """A confusion matrix (rows: true class, columns: predicted) with counts as text."""
+
+    def __init__(self) -> None:
+        heat = go.Heatmap(z=[[0.0]], text=[["0"]], texttemplate="%{text}", colorscale="Blues",
+                          hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>")
+        self.fig = go.FigureWidget(data=[heat], layout={
+            "title": {"text": "Confusion matrix"}, "xaxis": {"title": {"text": "predicted"}},
+            "yaxis": {"title": {"text": "true"}, "autorange": "reversed"}})
+
+    def update(self, matrix: np.ndarray, labels: Sequence[str]) -> None:
+        """Show ``matrix [C, C]`` of counts; the title gives the accuracy."""
+        m = as_float(matrix, "matrix", ndim=2)
+        labels = check_tokens(labels, m.shape[0], "labels")
+        total = m.sum()
+        accuracy = np.trace(m) / total if total else float("nan")
+        with self.fig.batch_update():
+            self.fig.data[0].update(z=m, x=np.arange(len(labels)), y=np.arange(len(labels)),
+                                    text=np.vectorize(lambda v: f"{v:g}")(m))
+            self.fig.layout.xaxis.update(token_axis(labels))
+            self.fig.layout.yaxis.update(token_axis(labels, reverse=True))
+            self.fig.layout.title.text = f"Confusion matrix (accuracy {accuracy:.1%})"
+
+
+class TagsView(View):
+    """Token, true tag and predicted tag per row; mistakes are shaded red."""
+
+    def __init__(self) -> None:
+        table = go.Table(header={"values": ["token", "true", "predicted"]},
+                         cells={"values": [[], [], []], "fill": {"color": "white"}})
+        self.fig = go.FigureWidget(data=[table], layout={"title": {"text": "Tags"}})
+
+    def update(self, tokens: Sequence[str], true_tags: Sequence[str],
+               pred_tags: Sequence[str]) -> None:
+        """Show the three columns; the title counts the mistakes."""
+        tokens = [str(t) for t in tokens]
+        true_tags = check_tokens(true_tags, len(tokens), "true_tags")
+        pred_tags = check_tokens(pred_tags, len(tokens), "pred_tags")
+        wrong = [t != p for t, p in zip(true_tags, pred_tags, strict=True)]
+        fill = ["#f8c9c4" if w else "white" for w in wrong]
+        with self.fig.batch_update():
+            self.fig.data[0].cells.update(values=[tokens, true_tags, pred_tags],
+                                          fill={"color": [fill, fill, fill]})
+            self.fig.layout.title.text = f"Tags: {sum(wrong)} of {len(tokens)} wrong"
+
+
+class GenerationView(View):
+    """Generated tokens as bars of their probability, coloured by it."""
+
+    def __init__(self) -> None:
+        bar = go.Bar(x=[], y=[], text=[], textposition="outside", marker={
+            "color": [], "colorscale": "Viridis", "cmin": 0, "cmax": 1, "showscale": True})
+        self.fig = go.FigureWidget(data=[bar], layout={
+            "title": {"text": "Generated text"}, "xaxis": {"title": {"text": "token"}},
+            "yaxis": {"title": {"text": "probability"}, "range": [0, 1.1]}})
+
+    def update(self, tokens: Sequence[str], probs: np.ndarray, *, title: str | None = None):
+        """Show each generated token with the probability the model gave it."""
+        p = as_float(probs, "probs", ndim=1)
+        tokens = check_tokens(tokens, len(p))
+        text = " ".join(tokens)
+        title = title or "Generated: " + (text if len(text) <= 100 else text[:97] + "...")
+        with self.fig.batch_update():
+            self.fig.data[0].update(x=np.arange(len(p)), y=p, text=tokens)
+            self.fig.data[0].marker.color = p
+            self.fig.layout.xaxis.update(token_axis(tokens, "token"))
+            self.fig.layout.title.text = html.escape(title)
