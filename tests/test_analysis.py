@@ -22,7 +22,7 @@ def recall():
 
 def _recall_model(data, arch, hidden=64, embed=32):
     config = ModelConfig(arch=arch, task="classify", hidden=hidden, embed=embed,
-                         pooling="last")
+                         pooling="last", unroll=1)  # unroll: compile speed, same numbers
     return build_model(config, data.vocab_size, n_classes=len(data.label_names), seed=0)
 
 
@@ -49,9 +49,10 @@ def test_gradient_ratio_reads_the_first_and_last_real_steps():
 
 
 # --- saliency -------------------------------------------------------------------------------
-SALIENCY_CONFIGS = [ModelConfig(arch="lstm", task="classify", hidden=16, embed=8),
-                    ModelConfig(arch="transformer", task="tag", hidden=16, embed=8, heads=2),
-                    ModelConfig(arch="gru", task="seq2seq", hidden=16, embed=8)]
+SMALL = dict(hidden=16, embed=8, unroll=1)
+SALIENCY_CONFIGS = [ModelConfig(arch="lstm", task="classify", **SMALL),
+                    ModelConfig(arch="transformer", task="tag", heads=2, **SMALL),
+                    ModelConfig(arch="elman", task="seq2seq", attention="dot", **SMALL)]
 TOKENS = np.array([[4, 5, 6, 7, 8, 9, 0, 0]], np.int32)
 MASK = TOKENS > 0
 
@@ -151,7 +152,7 @@ def test_dataset_glue_samples_hidden_states_and_searches_a_pattern(recall):
 
 # --- probe ----------------------------------------------------------------------------------
 def test_probe_compiles_once_and_leaves_the_mode_alone():
-    config = ModelConfig(arch="lstm", task="classify", hidden=16, embed=8, dropout=0.5)
+    config = ModelConfig(arch="lstm", task="classify", dropout=0.5, **SMALL)
     model = build_model(config, VOCAB, n_classes=CLASSES, seed=0)  # train mode
     rng = np.random.default_rng(0)
     before = an.TRACE_COUNT["probe"]
@@ -170,9 +171,14 @@ def test_probe_compiles_once_and_leaves_the_mode_alone():
 
 
 def test_trace_to_numpy_keeps_the_structure():
-    model = build_model(ModelConfig(arch="gru", task="seq2seq", hidden=16, embed=8), VOCAB)
-    _, trace = model(TOKENS, MASK, TOKENS, MASK)
-    host = an.trace_to_numpy(trace)
+    def trace(t, source=None):
+        return Trace(hidden=jnp.ones((1, 1, 2, t, 3)), gates={"z": jnp.zeros((1, 1, 2, t, 3))},
+                     attention={"cross": jnp.ones((1, 2, 1, t, 5))},
+                     mask=jnp.ones((2, t), bool), source=source)
+
+    device = trace(4, source=trace(5))
+    host = an.trace_to_numpy(device)
     assert isinstance(host, Trace) and isinstance(host.source, Trace)
-    assert jax.tree.structure(host) == jax.tree.structure(trace)
+    assert jax.tree.structure(host) == jax.tree.structure(device)
     assert all(isinstance(x, np.ndarray) for x in jax.tree.leaves(host))
+    np.testing.assert_array_equal(host.gates["z"], 0.0)

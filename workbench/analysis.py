@@ -59,16 +59,6 @@ def probe(model: nnx.Module, tokens, mask, dec_tokens=None, dec_mask=None
     return jax.device_get(_forward(*_eval_split(model), inputs))
 
 
-class _Given:
-    """Stands in for an embedding layer: returns fixed vectors whatever the tokens."""
-
-    def __init__(self, x: jax.Array):
-        self.x = x
-
-    def __call__(self, tokens: jax.Array) -> jax.Array:
-        return self.x
-
-
 def _embed_name(model: nnx.Module) -> str:
     return "src_embed" if hasattr(model, "src_embed") else "embed"
 
@@ -80,9 +70,10 @@ def _embeddings(graphdef, state, tokens: jax.Array) -> jax.Array:
 
 
 def _run_from(graphdef, state, x: jax.Array, inputs: tuple):
-    """The model's ``(logits, trace)`` with input embeddings ``x`` instead of a lookup."""
+    """The model's ``(logits, trace)`` with input embeddings ``x`` instead of a lookup: on
+    this traced copy only, the embedding layer is replaced by a function returning ``x``."""
     model = nnx.merge(graphdef, state)
-    setattr(model, _embed_name(model), _Given(x))
+    setattr(model, _embed_name(model), lambda tokens: x)
     return model(*inputs)
 
 
@@ -153,16 +144,21 @@ def _target_logits(logits: jax.Array, inputs: tuple, target: jax.Array) -> jax.A
 
 @partial(jax.jit, static_argnums=0)
 def _attribution(graphdef, state, inputs: tuple, alphas: jax.Array, target: jax.Array):
+    """Gradient x input and integrated gradients ``[2, T]`` in one pass (so switching
+    between them never recompiles): the model runs on ``S`` points of the path from the
+    zero baseline to ``x`` plus ``x`` itself, whose logits also name the predicted class."""
     TRACE_COUNT["saliency"] += 1
     x = _embeddings(graphdef, state, inputs[0])  # [1, T, E]
     reps = tuple(jnp.repeat(a, alphas.shape[0] + 1, axis=0) for a in inputs)
 
-    def path_sum(scaled):  # rows: the path points, then x itself (it names the prediction)
-        logits, _ = _run_from(graphdef, state, jnp.concatenate([scaled, x], axis=0), reps)
-        return _target_logits(logits, reps, target)[:-1].sum()
+    def total(xs):
+        logits, _ = _run_from(graphdef, state, xs, reps)
+        return _target_logits(logits, reps, target).sum()
 
-    grads = jax.grad(path_sum)(alphas[:, None, None] * x)  # [S, T, E]
-    return (x[0] * grads.mean(axis=0)).sum(axis=-1) * inputs[1][0]
+    xs = jnp.concatenate([alphas[:, None, None] * x, x], axis=0)
+    grads = jax.grad(total)(xs)  # [S + 1, T, E]: the path's gradients, then x's own
+    per_method = jnp.stack([grads[-1], grads[:-1].mean(axis=0)])
+    return (x * per_method).sum(axis=-1) * inputs[1]
 
 
 def saliency(model: nnx.Module, tokens, mask, target: int | None = None,
@@ -177,16 +173,17 @@ def saliency(model: nnx.Module, tokens, mask, target: int | None = None,
     2014's gradient saliency). ``'integrated'``: integrated gradients (Sundararajan et al.
     2017) from an all-zero embedding baseline, a midpoint Riemann sum over ``steps``
     points, so ``sum_t attribution_t ~= f(x) - f(0)`` (completeness). For a Transformer
-    the baseline still carries the position encodings. Padded positions get exactly 0."""
+    the baseline still carries the position encodings. Padded positions get exactly 0.
+    Both methods come from one compiled pass per model, length and ``steps``."""
     if method not in ("grad_x_input", "integrated"):
         raise ValueError(f"method={method!r}: use 'grad_x_input' or 'integrated'")
-    alphas = (np.ones(1) if method == "grad_x_input"
-              else (np.arange(steps) + 0.5) / steps).astype(np.float32)
+    alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)
     arrays = (tokens, mask) if dec_tokens is None else (tokens, mask, dec_tokens, dec_mask)
     inputs = tuple(jnp.asarray(np.asarray(a).reshape(1, -1), dtype)
                    for a, dtype in zip(arrays, (jnp.int32, bool) * 2, strict=False))
     target = np.int32(-1 if target is None else target)
-    return np.asarray(_attribution(*_eval_split(model), inputs, alphas, target))
+    both = _attribution(*_eval_split(model), inputs, alphas, target)
+    return np.asarray(both[int(method == "integrated")])
 
 
 # --- hidden-state geometry ------------------------------------------------------------------
