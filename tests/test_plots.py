@@ -28,7 +28,7 @@ from workbench.plots import (
     export_png,
     saliency_html,
 )
-from workbench.plots_model import assign_slots
+from workbench.plots_model import HIDDEN_BOX, assign_slots, axis_keys, stack_rows
 
 RNG = np.random.default_rng(0)
 TOKENS = ["the", "cat", "sat", "the", "end"]  # a duplicate on purpose
@@ -146,7 +146,7 @@ def test_hidden_view_shows_tokens_by_units_and_one_unit():
 
 
 def test_gates_view_relabels_slots_when_the_architecture_changes():
-    lstm = {name: RNG.random((5, 6)) for name in "ifgoc"}
+    lstm = {name: RNG.random((5, 6)) for name in "cfgio"}  # alphabetical, as probe gives
     gru = {name: RNG.random((5, 4)) for name in "zrn"}
     view = GatesView()
     fig, n_traces = view.fig, len(view.fig.data)
@@ -159,13 +159,13 @@ def test_gates_view_relabels_slots_when_the_architecture_changes():
     view.update(gru, TOKENS)
     assert view.fig is fig and len(fig.data) == n_traces
     assert [t.visible for t in fig.data[:5]] == [True, True, True, False, False]
-    assert fig.layout.annotations[0].text == "z: update gate"
+    assert fig.layout.annotations[0].text == "r: reset gate"  # the cell's order: r z n
     assert fig.layout.annotations[3].text == "" and fig.layout.xaxis4.visible is False
     np.testing.assert_array_equal(fig.data[2].z, gru["n"].T)
     assert view.unit == 3  # clamped to the GRU's 4 units
     view.select_unit(1)
     lines = fig.data[5:]
-    for k, name in enumerate("zrn"):
+    for k, name in enumerate("rzn"):
         np.testing.assert_array_equal(lines[k].y, gru[name][:, 1])
         assert lines[k].name == name
     assert [t.visible for t in lines] == [True, True, True, False, False]
@@ -270,7 +270,7 @@ def test_saliency_view_and_html():
     np.testing.assert_array_equal(bar.y, scores)
     np.testing.assert_array_equal(bar.marker.color, scores)
     assert (bar.marker.cmin, bar.marker.cmax) == (-2.0, 2.0)  # centred at 0
-    assert list(view.fig.layout.xaxis.ticktext) == ["good", "<not>", "bad"]
+    assert list(view.fig.layout.xaxis.ticktext) == ["good", "&lt;not&gt;", "bad"]  # literal
     assert "positive" in view.fig.layout.title.text
     snippet = saliency_html(["<b>", "ok"], [1.0, -1.0])
     assert "&lt;b&gt;" in snippet and "<b>" not in snippet
@@ -313,6 +313,205 @@ def test_confusion_tags_and_generation_views():
     np.testing.assert_array_equal(generation.fig.data[0].y, [0.2, 0.9, 0.4])
     assert list(generation.fig.data[0].text) == ["a", "b", "a"]
     assert list(generation.fig.layout.xaxis.ticktext) == ["a", "b", "a"]
+
+
+# --- layout: what a screenshot shows -----------------------------------------------------
+
+SOURCE = ["0", "b", "2", "c", "d", "6", "c", "1", "d"]  # repeated tokens, as in `reverse`
+
+
+def slots(fig, n: int) -> list[dict]:
+    """Slot k's domains (x0, x1, y0, y1), visibility and title annotation."""
+    out = []
+    for k in range(n):
+        xk, yk, _, _ = axis_keys(k)
+        xa, ya = fig.layout[xk], fig.layout[yk]
+        out.append({"box": (*xa.domain, *ya.domain), "visible": xa.visible is not False,
+                    "title": fig.layout.annotations[k]})
+    return out
+
+
+def px(fig, fraction: float) -> float:
+    """A height in paper coordinates, in pixels."""
+    return fraction * (fig.layout.height - fig.layout.margin.t - fig.layout.margin.b)
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+def assert_clean_layout(fig, n: int, min_gap_px: float = 50) -> list[dict]:
+    """Visible slots have valid domains (plotly silently resets a domain narrower than
+    1/4096 to [0, 1], covering the figure), never overlap, and stacked ones leave room
+    for tick labels and the next title; hidden slots are parked in a corner."""
+    found = slots(fig, n)
+    shown = [s for s in found if s["visible"]]
+    for s in shown:
+        x0, x1, y0, y1 = s["box"]
+        assert 0 <= x0 < x1 - 1 / 4096 <= 1 and 0 <= y0 < y1 - 1 / 4096 <= 1, s["box"]
+        assert s["title"].y == y1 and s["title"].visible is not False
+    for i, a in enumerate(shown):
+        for b in shown[i + 1:]:
+            assert not overlap(a["box"], b["box"]), (a["box"], b["box"])
+            if a["box"][0] < b["box"][1] and b["box"][0] < a["box"][1]:  # one above the other
+                gap = max(a["box"][2] - b["box"][3], b["box"][2] - a["box"][3])
+                assert px(fig, gap) >= min_gap_px, (a["box"], b["box"])
+    for s in found:
+        if not s["visible"]:
+            assert s["box"] == HIDDEN_BOX and not s["title"].text
+    return shown
+
+
+def assert_token_axis(axis, tokens) -> None:
+    """A numeric axis, one tick per position labelled with its token (duplicates kept)."""
+    assert axis.type == "linear" and axis.tickmode == "array"
+    np.testing.assert_array_equal(axis.tickvals, np.arange(len(tokens)))
+    assert list(axis.ticktext) == list(tokens)
+
+
+def test_stack_rows_converts_pixels_to_domains():
+    rows, total = stack_rows([100, 50], [50])
+    assert total == 200 and rows == [(0.5, 1.0), (0.0, 0.25)]
+    with pytest.raises(ValueError, match="gaps"):
+        stack_rows([100, 50], [])
+
+
+@pytest.mark.parametrize(("layer", "head", "n_maps"), [(0, 0, 1), (None, None, 8), (1, None, 4)])
+def test_attention_has_a_cell_per_position_with_repeated_tokens(layer, head, n_maps):
+    w = RNG.random((2, 4, len(SOURCE) + 1, len(SOURCE)))
+    targets = SOURCE[::-1] + ["[EOS]"]
+    view = AttentionView()
+    view.update(w, targets, SOURCE, layer=layer, head=head, query_label="output",
+                key_label="input")
+    shown = assert_clean_layout(view.fig, 16, min_gap_px=40)
+    assert len(shown) == n_maps and view.fig.layout.height >= 500
+    for k in range(n_maps):
+        heat, s = view.fig.data[k], str(k + 1) if k else ""
+        np.testing.assert_array_equal(heat.x, np.arange(len(SOURCE)))
+        np.testing.assert_array_equal(heat.y, np.arange(len(targets)))
+        assert np.shape(heat.z) == (len(targets), len(SOURCE))
+        assert_token_axis(view.fig.layout[f"xaxis{s}"], SOURCE)
+        assert_token_axis(view.fig.layout[f"yaxis{s}"], targets)
+    assert view.fig.data[0].customdata[2][6] == "output 2 (c), input 6 (c)"
+    if n_maps > 1:  # the query tokens only on the left column
+        assert view.fig.layout.yaxis.showticklabels and not view.fig.layout.yaxis2.showticklabels
+
+
+def test_token_views_keep_repeated_tokens_apart():
+    view = HiddenView()
+    view.update(RNG.random((len(SOURCE), 6)), SOURCE)
+    np.testing.assert_array_equal(view.fig.data[0].x, np.arange(len(SOURCE)))
+    assert_token_axis(view.fig.layout.xaxis, SOURCE)
+    assert_token_axis(view.fig.layout.xaxis2, SOURCE)
+    assert view.fig.data[0].customdata[4][6] == "unit 4, token 6 (c)"
+    neurons = NeuronView()
+    neurons.update(RNG.random((len(SOURCE), 2)), SOURCE, [3, 1], [0.9, 0.5])
+    np.testing.assert_array_equal(neurons.fig.data[0].x, np.arange(len(SOURCE)))
+    assert_token_axis(neurons.fig.layout.xaxis, SOURCE)
+    for bars in (SaliencyView(), GenerationView()):
+        bars.update(SOURCE, RNG.random(len(SOURCE)))
+        np.testing.assert_array_equal(bars.fig.data[0].x, np.arange(len(SOURCE)))
+        assert_token_axis(bars.fig.layout.xaxis, SOURCE)
+    confusion = ConfusionView()
+    confusion.update(np.eye(3), ["O", "B-PER", "O"])
+    assert_token_axis(confusion.fig.layout.yaxis, ["O", "B-PER", "O"])
+    tags = TagsView()
+    tags.update(SOURCE, ["O"] * len(SOURCE), ["O"] * len(SOURCE))
+    assert list(tags.fig.data[0].cells.values[0]) == SOURCE
+
+
+def test_tokens_are_shown_literally_not_as_html():
+    tokens = ["a", "<br />", "<b>", "&"]
+    view = HiddenView()
+    view.update(RNG.random((4, 2)), tokens)
+    assert list(view.fig.layout.xaxis.ticktext) == ["a", "&lt;br /&gt;", "&lt;b&gt;", "&amp;"]
+    tags = TagsView()
+    tags.update(tokens, ["O"] * 4, ["O"] * 4)
+    assert tags.fig.data[0].cells.values[0][1] == "&lt;br /&gt;"
+
+
+@pytest.mark.parametrize("names", ["rzn", "ifgoc"])
+def test_gates_stack_heatmaps_above_the_unit_panel_without_overlap(names):
+    view = GatesView()
+    view.update({n: RNG.random((len(SOURCE), 8)) for n in "ifgoc"}, SOURCE)  # then shrink
+    view.update({n: RNG.random((len(SOURCE), 8)) for n in names}, SOURCE)
+    view.select_unit(2)
+    fig, n = view.fig, len(names)
+    shown = assert_clean_layout(fig, GatesView.MAX_GATES + 1)
+    heats, lines = shown[:-1], shown[-1]
+    assert len(heats) == n and lines["box"][:2] == (0, 1)
+    assert all(lines["box"][3] < h["box"][2] for h in heats)  # the unit's panel is below
+    assert fig.layout.height >= 150 * n + 250
+    bars = []
+    for k, h in enumerate(heats):
+        bar = fig.data[k].colorbar
+        low, high = bar.y - bar.len / 2, bar.y + bar.len / 2  # beside its own heatmap
+        assert h["box"][2] - 1e-9 <= low < high <= h["box"][3] + 1e-9
+        bars.append((low, high))
+        assert_token_axis(fig.layout[axis_keys(k)[0]], SOURCE)
+        shape = fig.layout.shapes[k]
+        assert (shape.y0, shape.y1, shape.visible) == (1.5, 2.5, True)
+    assert not any(s.visible for s in fig.layout.shapes[n:])
+    assert fig.layout.legend.y <= lines["box"][3] < min(low for low, _ in bars)
+    assert_token_axis(fig.layout[axis_keys(GatesView.MAX_GATES)[0]], SOURCE)
+
+
+def test_gates_figure_grows_with_the_number_of_gates():
+    view = GatesView()
+    view.update({n: RNG.random((3, 4)) for n in "rzn"}, ["a", "b", "a"])
+    gru = view.fig.layout.height
+    view.update({n: RNG.random((3, 4)) for n in "ifgoc"}, ["a", "b", "a"])
+    assert view.fig.layout.height > gru + 200
+
+
+def test_curves_hide_the_metric_panel_without_a_metric():
+    view = CurvesView()
+    view.update({"gru": run(50)})
+    shown = assert_clean_layout(view.fig, 3, min_gap_px=80)  # 'step' clears the next title
+    assert [s["title"].text for s in shown] == ["loss", "tokens/s per chunk"]
+    assert shown[0]["box"][:2] == (0, 1)
+    view.update({"gru": run(50), "lstm": run(50, metric=True)})
+    shown = assert_clean_layout(view.fig, 3, min_gap_px=80)
+    assert [s["title"].text for s in shown] == ["loss", "accuracy", "tokens/s per chunk"]
+    assert shown[0]["box"][1] < shown[1]["box"][0]
+    view.update({})
+    assert [s["title"].text for s in assert_clean_layout(view.fig, 3)] == [
+        "loss", "tokens/s per chunk"]
+
+
+def test_long_texts_leave_room_for_turned_token_labels():
+    words = ["absolutely", "recommended", "the", "wonderful"] * 12  # 48 long tokens
+    cut = "a" * 30
+    hidden = HiddenView()
+    hidden.update(RNG.random((49, 4)), words + [cut])
+    assert_clean_layout(hidden.fig, 2, min_gap_px=75 + 11 * 7)  # 'recommended' turned
+    assert hidden.fig.layout.margin.b >= 11 * 7 + 40
+    assert hidden.fig.layout.xaxis.ticktext[-1] == "a" * 11 + "\u2026"
+    assert hidden.fig.data[0].customdata[0][-1].endswith(f"({cut})")  # hover: whole token
+    gates = GatesView()
+    gates.update({n: RNG.random((48, 4)) for n in "rzn"}, words)
+    assert_clean_layout(gates.fig, GatesView.MAX_GATES + 1, min_gap_px=35 + 11 * 6)
+    attention = AttentionView()
+    attention.update(RNG.random((2, 2, 48, 48)), words, words)
+    assert_clean_layout(attention.fig, 16, min_gap_px=35 + 11 * 7)
+
+
+def test_big_heatmaps_hover_positions_instead_of_sending_a_label_per_cell():
+    view = HiddenView()
+    view.update(RNG.random((200, 128)), ["x"] * 200)  # 25,600 cells
+    assert view.fig.data[0].customdata is None
+    assert view.fig.data[0].hovertemplate.startswith("unit %{y}, token %{x}")
+    view.update(RNG.random((5, 7)), TOKENS)  # and back
+    assert view.fig.data[0].customdata[0][3] == "unit 0, token 3 (the)"
+
+
+def test_hidden_view_leaves_room_between_its_panels():
+    view = HiddenView()
+    view.update(RNG.random((5, 7)), TOKENS)
+    view.select_unit(2)
+    heat, line = assert_clean_layout(view.fig, 2, min_gap_px=80)
+    bar = view.fig.data[0].colorbar
+    assert bar.y - bar.len / 2 >= heat["box"][2] - 1e-9
 
 
 # --- export and imports ----------------------------------------------------------------

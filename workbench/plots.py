@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .cells import GATE_LABELS
+from .cells import GATE_LABELS, GRUCell, LSTMCell
 from .plots_model import (
     DIVERGING,
     PALETTE,
@@ -33,14 +33,21 @@ from .plots_model import (
     View,
     as_float,
     assign_slots,
+    axis_keys,
     check_tokens,
     export_html,
     export_png,
+    frame,
     grid_boxes,
+    heat_hover,
+    label,
     on_slot,
     place,
+    positions,
     saliency_html,
     slot_layout,
+    stack_rows,
+    tick_room,
     token_axis,
 )
 
@@ -75,33 +82,42 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = 2000):
 
 class CurvesView(View):
     """Training curves of up to 8 runs, overlaid by name: loss (train solid, validation
-    dashed with markers), the task metric beside it, and tokens/s per chunk below.
+    dashed with markers), the task metric beside it when some run has one, and tokens/s
+    per chunk below.
 
     Each run owns a fixed slot of 5 traces created in the constructor, so updates never
-    add traces; a run keeps its slot and colour, unused slots are hidden."""
+    add traces; a run keeps its slot and colour, unused slots are hidden. Without a metric
+    the metric panel is hidden and the loss panel takes the whole width."""
 
     MAX_RUNS = 8
     SERIES = ("train loss", "val loss", "train metric", "val metric", "tokens/s")
+    # loss/metric row and tokens/s row in pixels; the gap holds the loss panel's tick
+    # labels and 'step' title and the tokens/s panel's title
+    (TOP, BOTTOM), PLOT_PX = stack_rows([260, 120], [90])
 
     def __init__(self) -> None:
         traces = []
         for r in range(self.MAX_RUNS):
             for j, _ in enumerate(self.SERIES):
-                slot = (0, 0, 1, 1, 2)[j]
                 traces.append(go.Scatter(
                     x=[], y=[], visible=False, showlegend=j < 2, legendgroup=f"run{r}",
                     mode="lines" if j in (0, 2, 4) else "lines+markers",
                     line={"color": PALETTE[r], "dash": "dash" if j in (1, 3) else "solid"},
-                    **on_slot(slot)))
-        layout = slot_layout([(0, 0.46, 0.34, 1), (0.56, 1, 0.34, 1), (0, 1, 0, 0.2)],
-                             ["loss", "metric", "tokens/s per chunk"],
-                             title={"text": "Training curves"}, height=520)
+                    **on_slot((0, 0, 1, 1, 2)[j])))
+        layout = slot_layout(self._boxes(False), ["loss", "metric", "tokens/s per chunk"],
+                             title={"text": "Training curves"}, **frame(self.PLOT_PX, 90, 60))
         for key, (xt, yt) in zip(("", "2", "3"), [("step", "loss"), ("step", "metric"),
                                                   ("chunk", "tokens/s")], strict=True):
             layout[f"xaxis{key}"]["title"] = {"text": xt}
             layout[f"yaxis{key}"]["title"] = {"text": yt}
         self.fig = go.FigureWidget(data=traces, layout=layout)
         self._slots: dict[str, int] = {}
+
+    def _boxes(self, metric: bool) -> list:
+        """Loss, metric (None: hidden) and tokens/s boxes."""
+        loss_x, metric_x = ((0, 0.45), (0.55, 1)) if metric else ((0, 1), None)
+        return [(*loss_x, *self.TOP), (*metric_x, *self.TOP) if metric else None,
+                (0, 1, *self.BOTTOM)]
 
     def update(self, runs: dict[str, dict]) -> None:
         """Show ``runs``: name -> arrays ``train_step, train_loss, val_step, val_loss``,
@@ -110,15 +126,19 @@ class CurvesView(View):
         used = {r: name for name, r in self._slots.items()}
         metric = next((runs[n]["metric_name"] for n in used.values()
                        if runs[n].get("metric_name")), "metric")
+        has_metric = any(len(runs[n].get(k, ())) > 0 for n in used.values()
+                         for k in ("train_metric", "val_metric"))
         speeds = [f"{n} {float(np.asarray(runs[n]['tokens_per_s'])[-1]):,.0f}"
                   for n in used.values() if len(runs[n].get("tokens_per_s", ())) > 0]
         with self.fig.batch_update():
             for r in range(self.MAX_RUNS):
                 self._show_run(r, used.get(r), runs.get(used.get(r)))
-            place(self.fig, 1, (0.56, 1, 0.34, 1), metric)
+            for k, box in enumerate(self._boxes(has_metric)):
+                place(self.fig, k, box, ("loss", metric, "tokens/s per chunk")[k])
             self.fig.layout.yaxis2.title.text = metric
             self.fig.layout.title.text = "Training curves" + (
-                "  |  tokens/s: " + ", ".join(speeds) if speeds else "")
+                "<br><sup>tokens/s (last chunk): " + ", ".join(speeds) + "</sup>"
+                if speeds else "")
 
     def _show_run(self, r: int, name: str | None, run: dict | None) -> None:
         """Fill (or hide, when ``name`` is None) the 5 traces of run slot ``r``."""
@@ -130,33 +150,53 @@ class CurvesView(View):
         chunks = np.arange(1, len(run.get("tokens_per_s", ())) + 1)
         xs = ("train_step", "val_step", "train_step", "val_step", None)
         ys = ("train_loss", "val_loss", "train_metric", "val_metric", "tokens_per_s")
-        for trace, xk, yk, label in zip(traces, xs, ys, self.SERIES, strict=True):
+        for trace, xk, yk, what in zip(traces, xs, ys, self.SERIES, strict=True):
             y = as_float(run.get(yk, ()), yk, ndim=1)
             x = chunks if xk is None else np.asarray(run.get(xk, ()))
             x = x if len(y) else x[:0]  # an optional series that is absent is hidden
             if len(x) != len(y):
                 raise ValueError(f"run {name!r}: {yk} has {len(y)} values, {xk} {len(x)}")
             x, y = downsample(x, y)
-            trace.update(x=x, y=y, name=f"{name} {label}", visible=len(y) > 0)
+            trace.update(x=x, y=y, name=f"{label(name)} {what}", visible=len(y) > 0)
+
+
+def colorbar_beside(box) -> dict:
+    """A colour bar to the right of the plot area, as tall as ``box``'s panel."""
+    return {"y": (box[2] + box[3]) / 2, "yanchor": "middle", "len": box[3] - box[2],
+            "lenmode": "fraction", "thickness": 14, "x": 1.01, "xanchor": "left"}
+
+
+def unit_marker(k: int) -> dict:
+    """A hidden outline on slot k's axes, moved onto the selected unit's row."""
+    _, _, x, y = axis_keys(k)
+    return {"type": "rect", "xref": x, "yref": y, "x0": 0, "x1": 0, "y0": 0, "y1": 0,
+            "line": {"color": "black", "width": 1.5}, "visible": False}
 
 
 class HiddenView(View):
     """Hidden states as a tokens x units heatmap, and the selected unit's line below."""
 
     def __init__(self) -> None:
+        heat_box, self._line_box, plot_px = self.boxes(tick_room([]))
         heat = go.Heatmap(z=[[0.0]], colorscale=DIVERGING, zmid=0, **on_slot(0),
-                          colorbar={"y": 0.68, "len": 0.64},
-                          hovertemplate="position %{x}, unit %{y}: %{z:.3f}<extra></extra>")
+                          colorbar=colorbar_beside(heat_box))
         line = go.Scatter(x=[], y=[], mode="lines+markers", name="unit", **on_slot(1))
-        layout = slot_layout([(0, 1, 0.36, 1), (0, 1, 0, 0.24)], height=560,
-                             title={"text": "Hidden state"}, showlegend=False)
+        layout = slot_layout([heat_box, self._line_box], title={"text": "Hidden state"},
+                             showlegend=False, **frame(plot_px, 70, tick_room([]) + 45))
         for key, (xt, yt) in {"": ("token", "unit"), "2": ("token", "activation")}.items():
             layout[f"xaxis{key}"]["title"] = {"text": xt}
             layout[f"yaxis{key}"]["title"] = {"text": yt}
-        layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "y", "x0": 0, "x1": 0,
-                             "y0": 0, "y1": 0, "line": {"color": "black"}, "visible": False}]
+        layout["shapes"] = [unit_marker(0)]
         self.fig = go.FigureWidget(data=[heat, line], layout=layout)
         self.hidden, self.tokens, self.unit = None, [], 0
+
+    @staticmethod
+    def boxes(room: float):
+        """The heatmap's and the line's boxes and the plot-area height in pixels, when
+        token labels take ``room`` pixels below each: the gap between the panels holds
+        the heatmap's tokens, its 'token' title and the line panel's title."""
+        (heat, line), plot_px = stack_rows([300, 140], [room + 75])
+        return (0, 1, *heat), (0, 1, *line), plot_px
 
     def update(self, hidden: np.ndarray, tokens: Sequence[str], *, title: str | None = None):
         """Show ``hidden [T, H]`` (one row per token) and the selected unit's line."""
@@ -164,8 +204,15 @@ class HiddenView(View):
         self.tokens = check_tokens(tokens, self.hidden.shape[0])
         T, H = self.hidden.shape
         self.unit = min(self.unit, H - 1)
+        hover = heat_hover([f"unit {u}" for u in range(H)], positions(self.tokens),
+                           ("unit", "token"))
+        room = tick_room(self.tokens)
+        heat_box, self._line_box, plot_px = self.boxes(room)
         with self.fig.batch_update():
-            self.fig.data[0].update(z=self.hidden.T, x=np.arange(T), y=np.arange(H))
+            self.fig.data[0].update(z=self.hidden.T, x=np.arange(T), y=np.arange(H),
+                                    colorbar=colorbar_beside(heat_box), **hover)
+            place(self.fig, 0, heat_box)
+            self.fig.layout.update(frame(plot_px, 70, room + 45))
             self.fig.layout.xaxis.update(token_axis(self.tokens, "token"))
             self.fig.layout.xaxis2.update(token_axis(self.tokens, "token"))
             self.fig.layout.title.text = title or f"Hidden state ({T} tokens x {H} units)"
@@ -183,61 +230,80 @@ class HiddenView(View):
         if self.hidden is None:
             return
         T, u = self.hidden.shape[0], self.unit
-        self.fig.data[1].update(x=np.arange(T), y=self.hidden[:, u], name=f"unit {u}")
+        self.fig.data[1].update(x=np.arange(T), y=self.hidden[:, u], name=f"unit {u}",
+                                customdata=positions(self.tokens),
+                                hovertemplate="%{customdata}: %{y:.3f}<extra></extra>")
         self.fig.layout.shapes[0].update(x0=-0.5, x1=T - 0.5, y0=u - 0.5, y1=u + 0.5,
                                          visible=True)
-        place(self.fig, 1, (0, 1, 0, 0.24), f"unit {u}")
+        place(self.fig, 1, self._line_box, f"unit {u}")
 
 
 class GatesView(View):
-    """One heatmap per gate (tokens x units), stacked, and the selected unit's gates as
-    lines below.
+    """One heatmap per gate (tokens x units), stacked, each with its colour bar beside
+    it, and the selected unit's gates as lines below them.
 
     The figure is made once with ``MAX_GATES`` (5, LSTM's ``i f g o c``) heatmap slots;
-    an update with fewer gates (GRU's ``z r n``) hides the unused slots, retitles the rest
-    with ``cells.GATE_LABELS`` and stretches them over the space, so nothing is rebuilt."""
+    an update with fewer gates (GRU's ``r z n``) hides the unused slots, retitles the rest
+    with ``cells.GATE_LABELS``, stacks them again and sets the figure's height to fit,
+    so nothing is rebuilt."""
 
     MAX_GATES = 5
     SIGMOID = frozenset("ifozr")  # gates in [0, 1]; the others are centred at 0
-    LINES = (0, 0, 1, 0.2)  # where the selected unit's panel goes
-
+    HEAT_PX, LINES_PX = 120, 180
     def __init__(self) -> None:
-        heats = [go.Heatmap(z=[[0.0]], visible=False, **on_slot(k),
-                            hovertemplate="position %{x}, unit %{y}: %{z:.3f}<extra></extra>")
+        heats = [go.Heatmap(z=[[0.0]], visible=False, **on_slot(k))
                  for k in range(self.MAX_GATES)]
         lines = [go.Scatter(x=[], y=[], mode="lines+markers", visible=False,
                             line={"color": PALETTE[k]}, **on_slot(self.MAX_GATES))
                  for k in range(self.MAX_GATES)]
-        boxes = grid_boxes(self.MAX_GATES, 1, bottom=0.3, vgap=0.05) + [self.LINES]
-        layout = slot_layout(boxes, title={"text": "Gates"}, height=820)
+        heat_boxes, line_box, plot_px = self.boxes(self.MAX_GATES, [])
+        layout = slot_layout(heat_boxes + [line_box], title={"text": "Gates"},
+                             legend={"title": {"text": "gate"}},
+                             **frame(plot_px, 70, tick_room([]) + 45))
         for k in range(self.MAX_GATES):
             layout["yaxis" + (str(k + 1) if k else "")]["title"] = {"text": "unit"}
         last = str(self.MAX_GATES + 1)
         layout[f"xaxis{last}"]["title"] = {"text": "token"}
         layout[f"yaxis{last}"]["title"] = {"text": "activation"}
+        layout["shapes"] = [unit_marker(k) for k in range(self.MAX_GATES)]
         self.fig = go.FigureWidget(data=heats + lines, layout=layout)
         self.gates: dict[str, np.ndarray] = {}
         self.tokens: list[str] = []
         self.unit = 0
 
+    @classmethod
+    def boxes(cls, n: int, tokens: Sequence[str]):
+        """The boxes of ``n`` stacked heatmaps and of the line panel below them, and the
+        plot-area height in pixels they need; each gap holds the tokens under a heatmap
+        (in 10 px type) and the next panel's title."""
+        gap = tick_room(tokens, font_px=10) + 35
+        rows, plot_px = stack_rows([cls.HEAT_PX] * n + [cls.LINES_PX], [gap] * n)
+        return [(0, 1, *row) for row in rows[:-1]], (0, 1, *rows[-1]), plot_px
+
     def update(self, gates: dict[str, np.ndarray], tokens: Sequence[str]) -> None:
-        """Show each gate's ``[T, H]`` activations (in the dict's order) over ``tokens``."""
+        """Show each gate's ``[T, H]`` activations over ``tokens``, in the cell's own order
+        (LSTM ``i f g o c``, GRU ``r z n``; other names after them, as given)."""
         if not 0 < len(gates) <= self.MAX_GATES:
             raise ValueError(f"need 1 to {self.MAX_GATES} gates, got {list(gates)}")
-        self.gates = {name: as_float(g, f"gates[{name!r}]", ndim=2) for name, g in gates.items()}
+        order = [*LSTMCell.gates, *GRUCell.gates]
+        names = sorted(gates, key=lambda n: order.index(n) if n in order else len(order))
+        self.gates = {name: as_float(gates[name], f"gates[{name!r}]", ndim=2) for name in names}
         T, H = next(iter(self.gates.values())).shape
         self.tokens = check_tokens(tokens, T)
         self.unit = min(self.unit, H - 1)
-        boxes = grid_boxes(len(gates), 1, bottom=0.3, vgap=0.05)
+        heat_boxes, _, plot_px = self.boxes(len(gates), self.tokens)
         names = list(self.gates)
+        hover = heat_hover([f"unit {u}" for u in range(H)], positions(self.tokens),
+                           ("unit", "token"), len(gates))
         with self.fig.batch_update():
             for k in range(self.MAX_GATES):
                 name = names[k] if k < len(names) else None
-                self._show_gate(k, name, boxes[k] if name else None)
+                self._show_gate(k, name, heat_boxes[k] if name else None, hover)
             self.fig.layout[f"xaxis{self.MAX_GATES + 1}"].update(token_axis(self.tokens))
+            self.fig.layout.update(frame(plot_px, 70, tick_room(self.tokens) + 45))
             self._draw_unit()
 
-    def _show_gate(self, k: int, name: str | None, box) -> None:
+    def _show_gate(self, k: int, name: str | None, box, hover: dict) -> None:
         heat = self.fig.data[k]
         place(self.fig, k, box, f"{name}: {GATE_LABELS.get(name, name)}" if name else "")
         if name is None:
@@ -248,9 +314,9 @@ class GatesView(View):
                  if name in self.SIGMOID else
                  {"colorscale": DIVERGING, "zauto": True, "zmin": None, "zmax": None, "zmid": 0})
         heat.update(z=z, x=np.arange(z.shape[1]), y=np.arange(z.shape[0]), visible=True,
-                    colorbar={"y": (box[2] + box[3]) / 2, "len": box[3] - box[2]}, **scale)
+                    colorbar=colorbar_beside(box), **hover, **scale)
         self.fig.layout["xaxis" + (str(k + 1) if k else "")].update(
-            token_axis(self.tokens), showticklabels=False)
+            token_axis(self.tokens), tickfont={"size": 10})
 
     def select_unit(self, u: int) -> None:
         """Draw unit ``u``'s activation in every gate over the tokens."""
@@ -268,14 +334,24 @@ class GatesView(View):
                 line.visible = False
                 continue
             y = self.gates[names[k]][:, self.unit]
-            line.update(x=np.arange(len(y)), y=y, name=names[k], visible=True)
-        place(self.fig, self.MAX_GATES, self.LINES, f"unit {self.unit} in every gate")
+            line.update(x=np.arange(len(y)), y=y, name=names[k], visible=True,
+                        customdata=positions(self.tokens),
+                        hovertemplate=f"{names[k]}, %{{customdata}}: %{{y:.3f}}<extra></extra>")
+        for k, shape in enumerate(self.fig.layout.shapes):
+            shape.update(x0=-0.5, x1=len(self.tokens) - 0.5, y0=self.unit - 0.5,
+                         y1=self.unit + 0.5, visible=k < len(names))
+        _, line_box, _ = self.boxes(max(1, len(names)), self.tokens)
+        place(self.fig, self.MAX_GATES, line_box, f"unit {self.unit} in every gate")
+        self.fig.layout.legend.update(y=line_box[3], yanchor="top", x=1.01, xanchor="left")
 
 
 class TrajectoryView(View):
-    """Paths of hidden states through PCA space, one per sentence, tokens as labels."""
+    """Paths of hidden states through PCA space, one per sentence, tokens as labels; each
+    path's first token is a larger diamond, so its direction can be read."""
 
     MAX_PATHS = 8
+    TITLE = ("Hidden-state trajectories (PCA){more}<br><sup>one path per sentence; "
+             "the diamond is its first token</sup>")
 
     def __init__(self, *, dims: int = 2) -> None:
         if dims not in (2, 3):
@@ -283,14 +359,18 @@ class TrajectoryView(View):
         self.dims = dims
         kind, extra = (go.Scatter, {}) if dims == 2 else (go.Scatter3d, {"z": []})
         paths = [kind(x=[], y=[], **extra, mode="lines+markers+text", textposition="top center",
-                      visible=False, line={"color": PALETTE[k]}, marker={"color": PALETTE[k]})
+                      visible=False, line={"color": PALETTE[k]}, textfont={"size": 10},
+                      marker={"color": PALETTE[k]},
+                      hovertemplate="%{text} (position %{customdata})")
                  for k in range(self.MAX_PATHS)]
         titles = {f"{a}axis": {"title": {"text": f"PC{i + 1}"}} for i, a in enumerate("xyz")}
-        layout = {"title": {"text": "Hidden-state trajectories (PCA)"}}
+        layout = {"title": {"text": self.TITLE.format(more="")}, "height": 600,
+                  "margin": {"t": 80}}
         if dims == 2:
             layout.update(xaxis=titles["xaxis"], yaxis=titles["yaxis"])
         else:
-            layout["scene"] = titles
+            titles["camera"] = {"eye": {"x": 1.6, "y": 1.6, "z": 1.0}}  # all of the box
+            layout.update(scene=titles, margin={"t": 80, "l": 0, "r": 0, "b": 0})
         self.fig = go.FigureWidget(data=paths, layout=layout)
 
     def update(self, paths: Sequence[np.ndarray], tokens: Sequence[Sequence[str]],
@@ -307,15 +387,21 @@ class TrajectoryView(View):
                 if k >= len(paths):
                     trace.visible = False
                     continue
-                p = as_float(paths[k], f"paths[{k}]", ndim=2)
-                if p.shape[1] < self.dims:
-                    raise ValueError(f"paths[{k}] has {p.shape[1]} components, need {self.dims}")
-                coords = dict(zip("xyz", p[:, :self.dims].T, strict=False))
-                trace.update(**coords, text=check_tokens(tokens[k], len(p), f"tokens[{k}]"),
-                             name=str(names[k]), visible=True)
+                self._draw(trace, as_float(paths[k], f"paths[{k}]", ndim=2),
+                           check_tokens(tokens[k], len(paths[k]), f"tokens[{k}]"), names[k])
             left = len(paths) - self.MAX_PATHS
-            self.fig.layout.title.text = "Hidden-state trajectories (PCA)" + (
-                f" (first {self.MAX_PATHS} of {len(paths)})" if left > 0 else "")
+            self.fig.layout.title.text = self.TITLE.format(
+                more=f" (first {self.MAX_PATHS} of {len(paths)})" if left > 0 else "")
+
+    def _draw(self, trace, p: np.ndarray, tokens: list[str], name: str) -> None:
+        if p.shape[1] < self.dims:
+            raise ValueError(f"path {name!r} has {p.shape[1]} components, need {self.dims}")
+        small, first = (6, 14) if self.dims == 2 else (7, 12)
+        coords = dict(zip("xyz", p[:, :self.dims].T, strict=False))
+        trace.update(**coords, text=[label(t) for t in tokens], name=label(name),
+                     customdata=np.arange(len(p)), visible=True,
+                     marker={"symbol": ["diamond"] + ["circle"] * (len(p) - 1),
+                             "size": [first] + [small] * (len(p) - 1)})
 
 
 def attention_maps(weights: np.ndarray, layer=None, head=None):
@@ -346,19 +432,31 @@ class AttentionView(View):
 
     ``update`` draws a layer x head grid capped at the first ``MAX_GRID`` (4) layers and
     heads, or one layer's heads, one head across layers, one (layer, head) map, or means
-    (``head='mean'`` / ``layer='mean'``). 16 heatmap slots share one colour axis."""
+    (``head='mean'`` / ``layer='mean'``). 16 heatmap slots share one colour axis; every
+    map has one cell per (query, key) position, tokens label the positions (repeated
+    tokens keep their own rows and columns) and the figure grows with the rows."""
 
     MAX_GRID = 4
-
     def __init__(self) -> None:
         n = self.MAX_GRID ** 2
-        heats = [go.Heatmap(z=[[0.0]], coloraxis="coloraxis", visible=False, **on_slot(k),
-                            hovertemplate="query %{y}, key %{x}: %{z:.3f}<extra></extra>")
+        heats = [go.Heatmap(z=[[0.0]], coloraxis="coloraxis", visible=False, **on_slot(k))
                  for k in range(n)]
-        layout = slot_layout(grid_boxes(self.MAX_GRID, self.MAX_GRID), height=640,
-                             title={"text": "Attention"},
-                             coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": 1})
+        boxes, plot_px = self.boxes(1, 1, [])
+        layout = slot_layout(boxes + [None] * (n - 1), title={"text": "Attention"},
+                             **frame(plot_px, 80, tick_room([]) + 45),
+                             coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": 1,
+                                        "colorbar": {"title": {"text": "weight"}}})
         self.fig = go.FigureWidget(data=heats, layout=layout)
+
+    @staticmethod
+    def boxes(rows: int, cols: int, keys: Sequence[str]):
+        """Row-major boxes of a rows x cols grid of maps, and the plot-area height in
+        pixels: one map is 460 px high, a grid's are smaller, never below 200 px; the
+        gap between rows holds the key tokens and the next row's titles."""
+        row_px = {1: 460, 2: 300}.get(rows, 200)
+        ys, plot_px = stack_rows([row_px] * rows, [tick_room(keys) + 35] * (rows - 1))
+        xs = [box[:2] for box in grid_boxes(1, cols, hgap=0.03)]
+        return [(*x, *y) for y in ys for x in xs], plot_px
 
     def update(self, weights: np.ndarray, query_tokens: Sequence[str],
                key_tokens: Sequence[str], *, layer=None, head=None, title: str | None = None,
@@ -372,23 +470,29 @@ class AttentionView(View):
         queries = check_tokens(query_tokens, w.shape[2], "query_tokens")
         keys = check_tokens(key_tokens, w.shape[3], "key_tokens")
         maps, titles, (rows, cols) = attention_maps(w, layer, head)
-        boxes = grid_boxes(rows, cols, hgap=0.08 if cols > 1 else 0, vgap=0.1)
+        boxes, plot_px = self.boxes(rows, cols, keys)
         top = max(float(np.max(m)) for m in maps)
+        hover = heat_hover(positions(queries, query_label), positions(keys, key_label),
+                           (query_label, key_label), len(maps))
         with self.fig.batch_update():
             for k, heat in enumerate(self.fig.data):
                 shown = k < len(maps)
                 place(self.fig, k, boxes[k] if shown else None, titles[k] if shown else "")
                 heat.visible = shown
                 if shown:
-                    self._draw(k, maps[k], queries, keys, (k >= len(maps) - cols, k % cols == 0),
+                    heat.update(z=maps[k], x=np.arange(len(keys)), y=np.arange(len(queries)),
+                                **hover)
+                    self._axes(k, queries, keys, (k >= len(maps) - cols, k % cols == 0),
                                (query_label, key_label))
             self.fig.layout.coloraxis.cmax = top if top > 0 else 1.0
             self.fig.layout.title.text = title or "Attention"
+            self.fig.layout.update(frame(plot_px, 80, tick_room(keys) + 45))
 
-    def _draw(self, k: int, m: np.ndarray, queries, keys, edges, labels) -> None:
-        """Fill slot k with map m; axis titles only on the bottom row / left column."""
-        self.fig.data[k].update(z=m, x=np.arange(m.shape[1]), y=np.arange(m.shape[0]))
+    def _axes(self, k: int, queries, keys, edges, labels) -> None:
+        """Label slot k's axes with the tokens; axis titles only on the bottom row and
+        the left column, query tokens only on the left column (the rows share them)."""
         s = str(k + 1) if k else ""
         self.fig.layout[f"xaxis{s}"].update(token_axis(keys, labels[1] if edges[0] else ""))
         self.fig.layout[f"yaxis{s}"].update(
-            token_axis(queries, labels[0] if edges[1] else "", reverse=True))
+            token_axis(queries, labels[0] if edges[1] else "", reverse=True),
+            showticklabels=edges[1])

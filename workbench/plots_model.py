@@ -14,7 +14,11 @@ every view here and there:
 
 Subplots are laid out by hand: slot ``k`` owns the axes ``xaxis{k+1}``/``yaxis{k+1}`` and
 the title annotation ``layout.annotations[k]``, so views can move, hide and retitle
-slots in place (:func:`place`) when the number of panels depends on the data.
+slots in place (:func:`place`) when the number of panels depends on the data. Panels are
+stacked in pixels (:func:`stack_rows`, :func:`frame`), leaving room under each for its
+token labels (:func:`tick_room`), so titles, ticks and panels never overlap; a hidden slot
+is parked in :data:`HIDDEN_BOX`. Token axes are numeric positions labelled with the tokens
+(:func:`token_axis`), so repeated tokens keep their own cells.
 """
 
 from __future__ import annotations
@@ -79,42 +83,128 @@ def grid_boxes(rows: int, cols: int, *, bottom: float = 0.0, top: float = 1.0,
     return [tuple(float(np.clip(round(v, 6), 0.0, 1.0)) for v in box) for box in boxes]
 
 
-def slot_layout(boxes: Sequence[Box], titles: Sequence[str] = (), **layout) -> dict:
-    """A layout with one pair of axes and one title annotation per box."""
+HIDDEN_BOX: Box = (0.999, 1.0, 0.999, 1.0)
+"""Where a hidden slot's axes go: plotly still draws the plot-area background (and a drag
+layer that steals hover) of hidden axes, on top of any earlier slot they overlap, so a
+hidden slot must not keep its old, large domain."""
+
+
+def slot_layout(boxes: Sequence[Box | None], titles: Sequence[str] = (), **layout) -> dict:
+    """A layout with one pair of axes and one title annotation per box; a ``None`` box is
+    a hidden slot (see :data:`HIDDEN_BOX`)."""
     out = dict(layout, annotations=[])
     titles = list(titles) + [""] * (len(boxes) - len(titles))
     for k, (box, title) in enumerate(zip(boxes, titles, strict=True)):
         xk, yk, x, y = axis_keys(k)
-        out[xk] = {"anchor": y, "domain": box[:2]}
-        out[yk] = {"anchor": x, "domain": box[2:]}
+        shown = box is not None
+        box = box if shown else HIDDEN_BOX
+        out[xk] = {"anchor": y, "domain": box[:2], "visible": shown}
+        out[yk] = {"anchor": x, "domain": box[2:], "visible": shown}
         out["annotations"].append({
-            "text": title, "x": (box[0] + box[1]) / 2, "y": box[3], "xref": "paper",
-            "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False})
+            "text": title if shown else "", "x": (box[0] + box[1]) / 2, "y": box[3],
+            "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+            "showarrow": False, "visible": shown})
     return out
 
 
 def place(fig: go.FigureWidget, k: int, box: Box | None, title: str = "") -> None:
-    """Move slot k to ``box`` and title it; ``None`` hides its axes and title."""
+    """Move slot k to ``box`` and title it; ``None`` hides its axes and title and parks
+    them in :data:`HIDDEN_BOX`."""
     xk, yk, _, _ = axis_keys(k)
     xa, ya, note = fig.layout[xk], fig.layout[yk], fig.layout.annotations[k]
-    xa.visible = ya.visible = note.visible = box is not None
-    if box is None:
-        note.text = ""
-        return
+    shown = box is not None  # (read back inside batch_update, xa.visible is stale)
+    xa.visible = ya.visible = note.visible = shown
+    box = box if shown else HIDDEN_BOX
     xa.domain, ya.domain = box[:2], box[2:]
-    note.update(text=title, x=(box[0] + box[1]) / 2, y=box[3])
+    note.update(text=title if shown else "", x=(box[0] + box[1]) / 2, y=box[3])
+
+
+def stack_rows(rows_px: Sequence[float], gaps_px: Sequence[float]
+               ) -> tuple[list[tuple[float, float]], float]:
+    """Vertical domains (top row first) of rows ``rows_px`` pixels high with ``gaps_px``
+    pixels between them, and the plot-area height in pixels they need: the figure's
+    height is that plus its top and bottom margins."""
+    if len(gaps_px) != max(0, len(rows_px) - 1):
+        raise ValueError(f"need {len(rows_px) - 1} gaps, got {len(gaps_px)}")
+    total = float(sum(rows_px) + sum(gaps_px))
+    out, top = [], total
+    for h, gap in zip(rows_px, [0.0, *gaps_px], strict=True):
+        top -= gap
+        out.append((round((top - h) / total, 6), round(top / total, 6)))
+        top -= h
+    return out, total
+
+
+def frame(plot_px: float, top: float, bottom: float) -> dict:
+    """Layout settings for a plot area ``plot_px`` pixels high between a ``top`` and a
+    ``bottom`` margin (pass to the layout, or to ``fig.layout.update`` to resize)."""
+    return {"margin": {"t": top, "b": bottom}, "height": int(round(plot_px + top + bottom))}
+
+
+MAX_TICK_CHARS = 12  # longer tokens are cut short under an axis (hover shows them whole)
+
+
+def tick_room(tokens: Sequence[str], font_px: float = 12, width_px: float = 700) -> int:
+    """Pixels that token tick labels take under their axis: one line when they fit side
+    by side in ``width_px``, else the longest label's length, as plotly turns crowded
+    labels up to 90 degrees. Layouts leave this much room below a panel of tokens."""
+    longest = max((len(short(t)) for t in tokens), default=1)
+    char_px = 0.6 * font_px
+    if len(tokens) * (longest * char_px + 8) <= width_px:
+        return int(font_px + 10)
+    return int(longest * char_px + 14)
+
+
+def short(token) -> str:
+    """A token cut to ``MAX_TICK_CHARS`` characters for a tick label."""
+    token = str(token)
+    return token if len(token) <= MAX_TICK_CHARS else token[:MAX_TICK_CHARS - 1] + "…"
+
+
+def label(token) -> str:
+    """A token as text plotly shows literally: its pseudo-HTML would otherwise render
+    ``<b>`` as bold and drop ``<br>`` (IMDB text has ``<br />`` tokens)."""
+    return html.escape(str(token), quote=False)
 
 
 def token_axis(tokens: Sequence[str], title: str | None = None, *,
                reverse: bool = False) -> dict:
-    """Axis settings labelling positions 0..T-1 with tokens (duplicates are fine);
-    ``reverse`` puts position 0 at the top of a y axis."""
+    """Axis settings labelling positions 0..T-1 with tokens: a numeric axis with one tick
+    per position, so repeated tokens keep their own cells (a categorical axis would merge
+    them); ``reverse`` puts position 0 at the top of a y axis."""
     span = [-0.5, len(tokens) - 0.5]
-    out = {"tickmode": "array", "tickvals": np.arange(len(tokens)), "ticktext": list(tokens),
-           "range": span[::-1] if reverse else span}
+    out = {"type": "linear", "tickmode": "array", "tickvals": np.arange(len(tokens)),
+           "ticktext": [label(short(t)) for t in tokens], "autorange": False,
+           "range": span[::-1] if reverse else span, "automargin": True}
     if title is not None:
         out["title"] = {"text": title}
     return out
+
+
+def cell_labels(row_labels: Sequence[str], col_labels: Sequence[str]) -> np.ndarray:
+    """``[rows, cols]`` hover labels ``"row, col"`` for a heatmap's ``customdata``: its
+    axes are positions, so the tokens reach the hover box through these."""
+    return np.array([[f"{r}, {c}" for c in col_labels] for r in row_labels], dtype=object)
+
+
+HOVER_CELLS = 20_000  # more heatmap cells than this in a figure: hover shows positions
+
+
+def heat_hover(rows: Sequence[str], cols: Sequence[str], words: tuple[str, str],
+               n_maps: int = 1) -> dict:
+    """A heatmap's ``customdata`` and ``hovertemplate``: each cell's row and column label
+    (tokens included), or, past ``HOVER_CELLS`` cells over ``n_maps`` maps (labels are
+    sent per cell), the positions only, as ``words[0] %{y}, words[1] %{x}``."""
+    if len(rows) * len(cols) * n_maps <= HOVER_CELLS:
+        return {"customdata": cell_labels(rows, cols),
+                "hovertemplate": "%{customdata}: %{z:.3f}<extra></extra>"}
+    return {"customdata": None,
+            "hovertemplate": f"{words[0]} %{{y}}, {words[1]} %{{x}}: %{{z:.3f}}<extra></extra>"}
+
+
+def positions(tokens: Sequence[str], word: str = "token") -> list[str]:
+    """``"token 3 (the)"`` per position, for :func:`cell_labels`."""
+    return [f"{word} {i} ({label(t)})" for i, t in enumerate(tokens)]
 
 
 def assign_slots(current: dict[str, int], names: Sequence[str], n_slots: int) -> dict[str, int]:
@@ -197,7 +287,8 @@ class SaliencyView(View):
         top = float(np.nanmax(np.abs(s))) if s.size else 0.0
         top = top if top > 0 else 1.0
         with self.fig.batch_update():
-            self.fig.data[0].update(x=np.arange(len(s)), y=s, hovertext=tokens)
+            self.fig.data[0].update(x=np.arange(len(s)), y=s, hovertext=positions(tokens),
+                                    hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>")
             self.fig.data[0].marker.update(color=s, cmin=-top, cmax=top)
             self.fig.layout.xaxis.update(token_axis(tokens, "token"))
             self.fig.layout.title.text = f"Saliency for prediction: {html.escape(prediction)}"
@@ -222,7 +313,7 @@ class NeuronView(View):
 
     def __init__(self) -> None:
         units = go.Heatmap(z=[[0.0]], colorscale=DIVERGING, zmid=0, **on_slot(0),
-                           hovertemplate="token %{x}, row %{y}: %{z:.3f}<extra></extra>")
+                           hovertemplate="%{customdata}: %{z:.3f}<extra></extra>")
         match = go.Heatmap(z=[[0.0]], zmin=0, zmax=1, showscale=False, **on_slot(1),
                            colorscale=[[0, "white"], [1, "#FFA15A"]], hoverinfo="skip")
         layout = slot_layout([(0, 1, 0, 0.84), (0, 1, 0.88, 0.94)],
@@ -244,7 +335,8 @@ class NeuronView(View):
         m = np.zeros(a.shape[0]) if match is None else as_float(match, "match", ndim=1)
         labels = [f"unit {int(u)} ({float(s):.2f})" for u, s in zip(units, scores, strict=True)]
         with self.fig.batch_update():
-            self.fig.data[0].update(z=a.T, x=np.arange(a.shape[0]), y=np.arange(a.shape[1]))
+            self.fig.data[0].update(z=a.T, x=np.arange(a.shape[0]), y=np.arange(a.shape[1]),
+                                    customdata=cell_labels(labels, positions(tokens)))
             self.fig.data[1].update(z=m[None, :], x=np.arange(len(m)), y=[0])
             self.fig.layout.xaxis.update(token_axis(tokens, "token"))
             self.fig.layout.yaxis.update(tickmode="array", tickvals=np.arange(len(labels)),
@@ -256,7 +348,7 @@ class ConfusionView(View):
 
     def __init__(self) -> None:
         heat = go.Heatmap(z=[[0.0]], text=[["0"]], texttemplate="%{text}", colorscale="Blues",
-                          hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>")
+                          hovertemplate="%{customdata}: %{z}<extra></extra>")
         self.fig = go.FigureWidget(data=[heat], layout={
             "title": {"text": "Confusion matrix"}, "xaxis": {"title": {"text": "predicted"}},
             "yaxis": {"title": {"text": "true"}, "autorange": "reversed"}})
@@ -269,7 +361,10 @@ class ConfusionView(View):
         accuracy = np.trace(m) / total if total else float("nan")
         with self.fig.batch_update():
             self.fig.data[0].update(z=m, x=np.arange(len(labels)), y=np.arange(len(labels)),
-                                    text=np.vectorize(lambda v: f"{v:g}")(m))
+                                    text=np.vectorize(lambda v: f"{v:g}")(m),
+                                    customdata=cell_labels(
+                                        [f"true {label(c)}" for c in labels],
+                                        [f"predicted {label(c)}" for c in labels]))
             self.fig.layout.xaxis.update(token_axis(labels))
             self.fig.layout.yaxis.update(token_axis(labels, reverse=True))
             self.fig.layout.title.text = f"Confusion matrix (accuracy {accuracy:.1%})"
@@ -292,17 +387,19 @@ class TagsView(View):
         wrong = [t != p for t, p in zip(true_tags, pred_tags, strict=True)]
         fill = ["#f8c9c4" if w else "white" for w in wrong]
         with self.fig.batch_update():
-            self.fig.data[0].cells.update(values=[tokens, true_tags, pred_tags],
+            self.fig.data[0].cells.update(values=[[label(t) for t in column] for column in
+                                                  (tokens, true_tags, pred_tags)],
                                           fill={"color": [fill, fill, fill]})
             self.fig.layout.title.text = f"Tags: {sum(wrong)} of {len(tokens)} wrong"
 
 
 class GenerationView(View):
-    """Generated tokens as bars of their probability, coloured by it."""
+    """Generated tokens as bars of their probability, coloured and labelled by it."""
 
     def __init__(self) -> None:
-        bar = go.Bar(x=[], y=[], text=[], textposition="outside", marker={
-            "color": [], "colorscale": "Viridis", "cmin": 0, "cmax": 1, "showscale": True})
+        bar = go.Bar(x=[], y=[], text=[], textposition="outside", texttemplate="%{y:.2f}",
+                     hovertemplate="%{text}: %{y:.3f}<extra></extra>", marker={
+                         "color": [], "colorscale": "Viridis", "cmin": 0, "cmax": 1})
         self.fig = go.FigureWidget(data=[bar], layout={
             "title": {"text": "Generated text"}, "xaxis": {"title": {"text": "token"}},
             "yaxis": {"title": {"text": "probability"}, "range": [0, 1.1]}})
@@ -314,7 +411,7 @@ class GenerationView(View):
         text = " ".join(tokens)
         title = title or "Generated: " + (text if len(text) <= 100 else text[:97] + "...")
         with self.fig.batch_update():
-            self.fig.data[0].update(x=np.arange(len(p)), y=p, text=tokens)
+            self.fig.data[0].update(x=np.arange(len(p)), y=p, text=[label(t) for t in tokens])
             self.fig.data[0].marker.color = p
             self.fig.layout.xaxis.update(token_axis(tokens, "token"))
             self.fig.layout.title.text = html.escape(title)
