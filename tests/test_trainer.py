@@ -118,3 +118,10 @@ def test_wall_clock_budget_ends_training():
     trainer = _trainer(steps=1000, minutes=1e-6)
     final = trainer.fit()
     assert final["outcome"] == "time_budget" and trainer.step in (0, 10)  # at most one chunk
+
+
+def test_a_longer_run_reuses_the_compiled_step():
+    _trainer(steps=30).run(2)
+    count = wt.TRACE_COUNT["train_step"]
+    _trainer(steps=90, lr=1e-3).run(2)  # another budget and rate, same constant schedule
+    assert wt.TRACE_COUNT["train_step"] == count

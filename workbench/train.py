@@ -92,8 +92,11 @@ def optimizer_for(model: nnx.Module, config) -> nnx.Optimizer:
     """The ``nnx.Optimizer`` a ``TrainConfig`` describes. The transformation is built
     for a unit rate and the configured rate set afterwards, so runs that differ only in
     learning rate share one compiled step."""
+    # Only a cosine schedule depends on the step budget; leaving it out otherwise means a
+    # longer run reuses the compiled step.
+    total = config.steps if config.schedule == "cosine" else 1
     tx = make_optimizer(1.0, config.clip_norm, config.optimizer, config.weight_decay,
-                        config.warmup_steps, config.schedule, config.steps)
+                        config.warmup_steps, config.schedule, total)
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     optimizer.opt_state.hyperparams["learning_rate"][...] = config.lr
     return optimizer
