@@ -35,7 +35,7 @@ TRAIN_FLAGS = {"steps": "steps", "minutes": "minutes", "lr": "lr", "seed": "seed
                "eval_every": "eval_every", "optimizer": "optimizer"}
 
 
-def _split_path(text: str) -> tuple[str, str]:
+def split_path(text: str) -> tuple[str, str]:
     split, sep, path = text.partition("=")
     if not sep or not split or not path:
         raise ConfigError(f"--data-files {text!r} must look like split=path, e.g. "
@@ -52,7 +52,7 @@ def _override(config, args, flags: dict):
 def data_config(args, base: DataConfig | None = None) -> DataConfig:
     config = _override(base or DataConfig(), args, DATA_FLAGS)
     if args.data_files:
-        config = config.replace(data_files=tuple(_split_path(s) for s in args.data_files))
+        config = config.replace(data_files=tuple(split_path(s) for s in args.data_files))
     return config
 
 

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from . import checkpoint, decode
-from .cli import add_data_flags, add_train_flags, configs, data_config
+from .cli import add_data_flags, add_train_flags, configs, split_path
 from .config import ConfigError
 from .data import prepare
 from .trainer import NonFiniteLoss, Trainer, data_parallel_mesh
@@ -75,11 +75,9 @@ def evaluate(args) -> int:
     ck = checkpoint.load(args.run_dir)
     data_cfg = ck.configs["data"]
     if args.data_files:
-        data_cfg = data_cfg.replace(data_files=tuple(
-            tuple(s.split("=", 1)) for s in args.data_files))
+        data_cfg = data_cfg.replace(data_files=tuple(split_path(s) for s in args.data_files))
     data = prepare(data_cfg)
     if data.tokenizer.to_json() != ck.tokenizer.to_json():
-        data.tokenizer = ck.tokenizer
         raise ConfigError("this data trains a different tokenizer than the saved run's; "
                           "evaluate on data with the same training split")
     if args.split not in data.splits:
@@ -170,4 +168,4 @@ COMMANDS = {
     "translate": ("translate a text with a saved seq2seq model", add_translate_flags,
                   translate),
 }
-__all__ = ["COMMANDS", "data_config"]
+__all__ = ["COMMANDS"]
