@@ -125,3 +125,10 @@ def test_a_longer_run_reuses_the_compiled_step():
     count = wt.TRACE_COUNT["train_step"]
     _trainer(steps=90, lr=1e-3).run(2)  # another budget and rate, same constant schedule
     assert wt.TRACE_COUNT["train_step"] == count
+
+
+def test_a_stop_asked_before_fit_is_not_lost():
+    trainer = _trainer(steps=100)
+    trainer.stop()
+    assert trainer.fit()["outcome"] == "stopped" and trainer.step == 0
+    assert trainer.fit()["outcome"] == "finished" and trainer.step == 100  # used up

@@ -192,8 +192,8 @@ class Trainer:
     def fit(self) -> dict:
         """Train to the step budget, validating every ``eval_every`` steps; returns the
         final validation record with its ``outcome``: 'finished', 'time_budget' (the
-        ``minutes`` ran out), 'stopped' (``stop()``) or 'stopped_early' (patience)."""
-        self._stop.clear()
+        ``minutes`` ran out), 'stopped' (``stop()``, also when asked before ``fit``
+        started) or 'stopped_early' (patience). The stop request is used up here."""
         c = self.config
         deadline = None if c.minutes is None else time.monotonic() + 60 * c.minutes
         best, waited, outcome = math.inf, 0, "finished"
@@ -213,6 +213,8 @@ class Trainer:
         except Exception as err:
             self._notify("failed", {"step": self.step, "error": str(err)})
             raise
+        finally:
+            self._stop.clear()
         final = {**self.evaluate(max_batches=c.eval_batches), "outcome": outcome}
         self._notify("stopped" if outcome == "stopped" else "finished", final)
         return final
