@@ -9,7 +9,7 @@ from flax import nnx
 from workbench import DataConfig, ModelConfig, prepare
 from workbench import train as wt
 from workbench.config import TrainConfig
-from workbench.trainer import NonFiniteLoss, Trainer
+from workbench.trainer import NonFiniteLoss, Trainer, curves_of
 
 SMALL = dict(hidden=32, embed=16)
 TASK_DATA = {
@@ -132,3 +132,16 @@ def test_a_stop_asked_before_fit_is_not_lost():
     trainer.stop()
     assert trainer.fit()["outcome"] == "stopped" and trainer.step == 0
     assert trainer.fit()["outcome"] == "finished" and trainer.step == 100  # used up
+
+
+def test_curves_of_splits_a_history_into_train_and_validation_arrays():
+    history = [{"kind": "train", "step": 10, "loss": 2.0, "accuracy": 0.5, "tokens_per_s": 9.0},
+               {"kind": "eval", "step": 10, "loss": 2.5},
+               {"kind": "train", "step": 20, "loss": 1.0, "tokens_per_s": 11.0}]
+    curves = curves_of(history)
+    np.testing.assert_array_equal(curves["train_step"], [10, 20])
+    np.testing.assert_array_equal(curves["train_loss"], [2.0, 1.0])
+    np.testing.assert_array_equal(curves["train_metric"], [0.5, np.nan])
+    np.testing.assert_array_equal(curves["val_step"], [10])
+    np.testing.assert_array_equal(curves["val_metric"], [np.nan])
+    assert curves["metric_name"] == "accuracy"

@@ -190,21 +190,6 @@ def probabilities_html(names: Sequence[str], probs: np.ndarray) -> str:
         "<td style='padding: 2px 8px'><div", "<td style='padding: 2px 8px; width: 240px'><div")
 
 
-def curves_of(history: Sequence[dict]) -> dict[str, np.ndarray | str]:
-    """A run's history as the arrays ``CurvesView.update`` takes (metric: accuracy)."""
-    train = [r for r in history if r["kind"] == "train"]
-    evals = [r for r in history if r["kind"] == "eval"]
-
-    def column(records, key):
-        return np.asarray([r.get(key, np.nan) for r in records], float)
-
-    return {"train_step": column(train, "step"), "train_loss": column(train, "loss"),
-            "train_metric": column(train, "accuracy"), "tokens_per_s": column(train,
-                                                                             "tokens_per_s"),
-            "val_step": column(evals, "step"), "val_loss": column(evals, "loss"),
-            "val_metric": column(evals, "accuracy"), "metric_name": "accuracy"}
-
-
 def runs_table_html(runs: Sequence) -> str:
     """One row per finished run: setup, outcome and final validation metrics."""
     if not runs:

@@ -17,9 +17,10 @@ import ipywidgets as W
 import numpy as np
 
 from . import analysis
-from .app_html import curves_of, probe_batch, runs_table_html, shown_tokens
+from .app_html import probe_batch, runs_table_html, shown_tokens
 from .plots import AttentionView, CurvesView, GatesView, HiddenView
 from .train import model_inputs
+from .trainer import curves_of
 
 Report = Callable[[str, BaseException], None]
 STYLE = {"description_width": "110px"}

@@ -12,7 +12,7 @@ import math
 import pathlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +28,22 @@ from .prepared import Prepared
 from .train import optimizer_for, train_step
 
 Observer = Callable[[str, "Trainer", dict], None]
+
+
+def curves_of(history: Sequence[dict]) -> dict[str, np.ndarray | str]:
+    """A run's ``history`` as the arrays ``plots.CurvesView.update`` takes: train and
+    validation loss by step, tokens/s, and accuracy as the metric (NaN where absent)."""
+    train = [r for r in history if r["kind"] == "train"]
+    evals = [r for r in history if r["kind"] == "eval"]
+
+    def column(records, key):
+        return np.asarray([r.get(key, np.nan) for r in records], float)
+
+    return {"train_step": column(train, "step"), "train_loss": column(train, "loss"),
+            "train_metric": column(train, "accuracy"), "tokens_per_s": column(train,
+                                                                             "tokens_per_s"),
+            "val_step": column(evals, "step"), "val_loss": column(evals, "loss"),
+            "val_metric": column(evals, "accuracy"), "metric_name": "accuracy"}
 
 
 class NonFiniteLoss(RuntimeError):
