@@ -1,7 +1,9 @@
 # The two commands a fresh clone needs:
 #   make lab   - set up .venv and open JupyterLab on the quickstart notebook
 #   make test  - set up .venv with the dev extra and run the whole test suite
-# Both are idempotent: the environment is (re)installed only when pyproject.toml changes.
+# and a third way in:
+#   make voila - serve the quickstart as an app page (no code cells) with Voila
+# All are idempotent: the environment is (re)installed only when pyproject.toml changes.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
@@ -9,7 +11,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install install-dev lint clean
+.PHONY: lab voila test install install-dev lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed; found " + sys.version.split()[0] + ": set PYTHON=/path/to/python3.11"'
@@ -30,6 +32,9 @@ install-dev: $(VENV)/.installed-dev
 
 lab: install
 	$(BIN)/jupyter lab notebooks/00_quickstart.ipynb $(LAB_ARGS)
+
+voila: install
+	$(BIN)/voila notebooks/00_quickstart.ipynb $(VOILA_ARGS)
 
 test: install-dev
 	$(BIN)/ruff check workbench tests conftest.py

@@ -25,6 +25,7 @@ from .plots_model import (
     DIVERGING,
     PALETTE,
     ConfusionView,
+    FigureWidget,
     GenerationView,
     GradientFlowView,
     NeuronView,
@@ -110,7 +111,7 @@ class CurvesView(View):
                                                   ("chunk", "tokens/s")], strict=True):
             layout[f"xaxis{key}"]["title"] = {"text": xt}
             layout[f"yaxis{key}"]["title"] = {"text": yt}
-        self.fig = go.FigureWidget(data=traces, layout=layout)
+        self.fig = FigureWidget(data=traces, layout=layout)
         self._slots: dict[str, int] = {}
 
     def _boxes(self, metric: bool) -> list:
@@ -187,7 +188,7 @@ class HiddenView(View):
             layout[f"xaxis{key}"]["title"] = {"text": xt}
             layout[f"yaxis{key}"]["title"] = {"text": yt}
         layout["shapes"] = [unit_marker(0)]
-        self.fig = go.FigureWidget(data=[heat, line], layout=layout)
+        self.fig = FigureWidget(data=[heat, line], layout=layout)
         self.hidden, self.tokens, self.unit = None, [], 0
 
     @staticmethod
@@ -266,7 +267,7 @@ class GatesView(View):
         layout[f"xaxis{last}"]["title"] = {"text": "token"}
         layout[f"yaxis{last}"]["title"] = {"text": "activation"}
         layout["shapes"] = [unit_marker(k) for k in range(self.MAX_GATES)]
-        self.fig = go.FigureWidget(data=heats + lines, layout=layout)
+        self.fig = FigureWidget(data=heats + lines, layout=layout)
         self.gates: dict[str, np.ndarray] = {}
         self.tokens: list[str] = []
         self.unit = 0
@@ -371,7 +372,7 @@ class TrajectoryView(View):
         else:
             titles["camera"] = {"eye": {"x": 1.6, "y": 1.6, "z": 1.0}}  # all of the box
             layout.update(scene=titles, margin={"t": 80, "l": 0, "r": 0, "b": 0})
-        self.fig = go.FigureWidget(data=paths, layout=layout)
+        self.fig = FigureWidget(data=paths, layout=layout)
 
     def update(self, paths: Sequence[np.ndarray], tokens: Sequence[Sequence[str]],
                names: Sequence[str] | None = None) -> None:
@@ -446,7 +447,7 @@ class AttentionView(View):
                              **frame(plot_px, 80, tick_room([]) + 45),
                              coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": 1,
                                         "colorbar": {"title": {"text": "weight"}}})
-        self.fig = go.FigureWidget(data=heats, layout=layout)
+        self.fig = FigureWidget(data=heats, layout=layout)
 
     @staticmethod
     def boxes(rows: int, cols: int, keys: Sequence[str]):

@@ -5,9 +5,9 @@ every view here and there:
 
 - numpy arrays and token strings in (``np.asarray`` is applied defensively; this module
   never imports jax);
-- one ``plotly.graph_objects.FigureWidget`` per view in ``.fig``, built ONCE with all its
-  traces passed to the constructor (placeholder data), so it renders after a browser
-  reload and in Voila;
+- one :class:`FigureWidget` (plotly's, importing its bundle once per page) per view in
+  ``.fig``, built ONCE with all its traces passed to the constructor (placeholder
+  data), so it renders after a browser reload and in Voila;
 - ``update(...)`` assigns whole arrays inside ``with self.fig.batch_update():``; the
   figure is never rebuilt, and repeated updates never add traces;
 - ``export_html`` writes standalone offline HTML (plotly.js embedded, no CDN).
@@ -23,6 +23,8 @@ is parked in :data:`HIDDEN_BOX`. Token axes are numeric positions labelled with 
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import html
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,16 +32,89 @@ from pathlib import Path
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
+import traitlets
 
 DIVERGING = "RdBu_r"  # red positive, blue negative; always centred at 0
 PALETTE = plotly.colors.qualitative.Plotly  # 10 colours; one per run / path slot
 Box = tuple[float, float, float, float]  # x0, x1, y0, y1 in paper coordinates
 
 
+# The front end of FigureWidget below: imports plotly's bundle (sent as ``_plotly_esm``)
+# once per page and shares the module; each figure still gets its own plotly widget.
+# `initialize` returns at once (anywidget waits at most 2 s for it) and plotly's own
+# initialize runs when the bundle is there; `render` waits for that.
+SHARED_BUNDLE_ESM = """
+const KEY = Symbol.for("workbench.plotly-bundle.%s");
+function bundle(model) {
+  globalThis[KEY] ??= (async () => {
+    const url = URL.createObjectURL(new Blob([model.get("_plotly_esm")],
+                                             {type: "text/javascript"}));
+    try { return await import(url); } finally { URL.revokeObjectURL(url); }
+  })().catch((err) => { delete globalThis[KEY]; throw err; });
+  return globalThis[KEY];
+}
+export default () => {
+  let plotly = null;
+  return {
+    initialize(ctx) {
+      plotly = bundle(ctx.model).then(async (mod) => {
+        const inner = typeof mod.default === "function" ? await mod.default() : mod.default;
+        await inner.initialize?.(ctx);
+        return inner;
+      });
+      plotly.catch((err) => console.error("[workbench] plotly did not load:", err));
+    },
+    async render(ctx) { return (await plotly).render(ctx); },
+  };
+};
+"""
+_PLOTLY_BUNDLE = str(go.FigureWidget._esm)
+
+
+class FigureWidget(go.FigureWidget):
+    """plotly's ``FigureWidget``, made to work when a page opens many figures at once
+    (Voila's page, a reloaded tab) and when it opens after the figures changed.
+
+    - anywidget (0.11) gives each widget model 2 s to import and initialize its ES module,
+      and drops every later message to a model that misses it ("[anywidget] Failed to
+      initialize model." in the browser console). plotly's module is all of plotly.js
+      (5 MB), imported from a new blob URL per figure, so Voila opening the quickstart (16
+      figures) on 2 busy CPU cores missed it and its charts never changed. Here ``_esm``
+      is a small loader (``SHARED_BUNDLE_ESM``) that initializes at once and imports the
+      bundle (``_plotly_esm``) once per page.
+    - ``get_state`` sends the figure as it is now (see there).
+
+    Both were found by ``tests/test_browser.py``."""
+
+    _esm = SHARED_BUNDLE_ESM % hashlib.sha256(_PLOTLY_BUNDLE.encode()).hexdigest()[:16]
+    _plotly_esm = traitlets.Unicode(_PLOTLY_BUNDLE).tag(sync=True)
+
+    def get_state(self, key=None, drop_defaults=False):
+        """The widget's state, with the figure as it is now. plotly refreshes its
+        ``_widget_data`` / ``_widget_layout`` traits only when the figure is displayed and
+        sends later changes to the open views as messages; a view opened afterwards (Voila's
+        page, a reloaded browser tab) is built from this state, so without this it would
+        show the figure as it was displayed (the quickstart's loss curve: empty)."""
+        state = super().get_state(key, drop_defaults)
+        wanted = self.keys if key is None else [key] if isinstance(key, str) else list(key)
+        layout = getattr(self, "_layout_obj", None)  # (None while plotly's __init__ runs)
+        current = {"_widget_data": getattr(self, "_data", None),
+                   "_widget_layout": None if layout is None else layout._props}
+        for name, value in current.items():
+            if name not in wanted or value is None:
+                continue
+            try:
+                value = copy.deepcopy(value)
+            except RuntimeError:  # changed by the training thread mid-copy: keep plotly's
+                continue
+            state[name] = self.trait_metadata(name, "to_json", self._trait_to_json)(value, self)
+        return state
+
+
 class View:
     """Base of every view: one FigureWidget in ``.fig``; showing the view shows it."""
 
-    fig: go.FigureWidget
+    fig: FigureWidget
 
     def _repr_mimebundle_(self, **kwargs):
         return self.fig._repr_mimebundle_(**kwargs)
@@ -252,7 +327,7 @@ class GradientFlowView(View):
         title = ("Gradient flow: |dloss/dh_t| per time step (log scale)<br><sup>A norm that "
                  "shrinks as t moves away from the loss is a vanishing gradient; gated cells "
                  "(LSTM, GRU) keep it flatter than an Elman RNN.</sup>")
-        self.fig = go.FigureWidget(data=lines, layout={
+        self.fig = FigureWidget(data=lines, layout={
             "title": {"text": title}, "xaxis": {"title": {"text": "time step t"}},
             "yaxis": {"type": "log", "title": {"text": "gradient norm"}}})
         self._slots: dict[str, int] = {}
@@ -276,7 +351,7 @@ class SaliencyView(View):
     def __init__(self) -> None:
         bar = go.Bar(x=[], y=[], marker={"color": [], "colorscale": DIVERGING, "cmin": -1,
                                          "cmax": 1, "showscale": True})
-        self.fig = go.FigureWidget(data=[bar], layout={
+        self.fig = FigureWidget(data=[bar], layout={
             "title": {"text": "Saliency"}, "xaxis": {"title": {"text": "token"}},
             "yaxis": {"title": {"text": "saliency"}}})
 
@@ -322,7 +397,7 @@ class NeuronView(View):
         layout["xaxis"]["title"] = {"text": "token"}
         layout["xaxis2"].update(matches="x", showticklabels=False)
         layout["yaxis2"].update(tickmode="array", tickvals=[0], ticktext=["match"])
-        self.fig = go.FigureWidget(data=[units, match], layout=layout)
+        self.fig = FigureWidget(data=[units, match], layout=layout)
 
     def update(self, activations: np.ndarray, tokens: Sequence[str], units: Sequence[int],
                scores: Sequence[float], match: np.ndarray | None = None) -> None:
@@ -349,7 +424,7 @@ class ConfusionView(View):
     def __init__(self) -> None:
         heat = go.Heatmap(z=[[0.0]], text=[["0"]], texttemplate="%{text}", colorscale="Blues",
                           hovertemplate="%{customdata}: %{z}<extra></extra>")
-        self.fig = go.FigureWidget(data=[heat], layout={
+        self.fig = FigureWidget(data=[heat], layout={
             "title": {"text": "Confusion matrix"}, "xaxis": {"title": {"text": "predicted"}},
             "yaxis": {"title": {"text": "true"}, "autorange": "reversed"}})
 
@@ -376,7 +451,7 @@ class TagsView(View):
     def __init__(self) -> None:
         table = go.Table(header={"values": ["token", "true", "predicted"]},
                          cells={"values": [[], [], []], "fill": {"color": "white"}})
-        self.fig = go.FigureWidget(data=[table], layout={"title": {"text": "Tags"}})
+        self.fig = FigureWidget(data=[table], layout={"title": {"text": "Tags"}})
 
     def update(self, tokens: Sequence[str], true_tags: Sequence[str],
                pred_tags: Sequence[str]) -> None:
@@ -400,7 +475,7 @@ class GenerationView(View):
         bar = go.Bar(x=[], y=[], text=[], textposition="outside", texttemplate="%{y:.2f}",
                      hovertemplate="%{text}: %{y:.3f}<extra></extra>", marker={
                          "color": [], "colorscale": "Viridis", "cmin": 0, "cmax": 1})
-        self.fig = go.FigureWidget(data=[bar], layout={
+        self.fig = FigureWidget(data=[bar], layout={
             "title": {"text": "Generated text"}, "xaxis": {"title": {"text": "token"}},
             "yaxis": {"title": {"text": "probability"}, "range": [0, 1.1]}})
 
