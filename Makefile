@@ -37,11 +37,11 @@ voila: install
 	$(BIN)/voila notebooks/00_quickstart.ipynb $(VOILA_ARGS)
 
 test: install-dev
-	$(BIN)/ruff check workbench tests conftest.py
+	$(BIN)/ruff check workbench tests notebooks conftest.py
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check workbench tests
+	$(BIN)/ruff check workbench tests notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache
