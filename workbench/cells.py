@@ -3,7 +3,8 @@
 ``out`` is a dict holding the new hidden state ``h`` and every gate activation, so the
 trace (and the UI) can show what the cell computed. All gates of a step come from one
 fused input matmul and one fused recurrent matmul. Cells never draw random numbers:
-dropout lives outside the scan.
+dropout lives outside the scan. ``cell.sequence`` runs a whole sequence at once with a
+hand-written backward pass (``fused.py``); ``rnn.scan`` over ``__call__`` is its reference.
 
 Shapes: ``x`` is ``[B, in_features]``, every state and gate is ``[B, hidden]``.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from flax import nnx
+
+from . import fused
 
 _lecun = jax.nn.initializers.lecun_normal()
 _orthogonal = jax.nn.initializers.orthogonal()
@@ -39,12 +42,32 @@ def _affine(x: jax.Array, w: nnx.Param, b: nnx.Param) -> jax.Array:
     return y + _row(b, y)
 
 
-class ElmanCell(nnx.Module):
+class _Cell(nnx.Module):
+    """What every cell shares: running a whole sequence on the fast path."""
+
+    kind: str
+
+    def fused_params(self) -> tuple:
+        """``(W_i, W_h, b, extra)`` as ``fused.sequence`` takes them."""
+        extra = (self.bhn[...],) if self.kind == "gru" else ()
+        return self.wi[...], self.wh[...], self.b[...], extra
+
+    def sequence(self, carry, x: jax.Array, mask: jax.Array, unroll: int = 1,
+                 remat: bool = False):
+        """``rnn.scan(self, carry, x, mask)`` with a hand-written backward pass (see
+        ``fused.py``): ``x`` ``[B, T, in]``, ``mask`` ``[B, T]`` -> ``(final_carry, outs)``,
+        ``outs`` batch-major ``[B, T, H]``, zero where ``mask`` is False. ``remat``:
+        recompute the gates in the backward pass instead of keeping them."""
+        return fused.sequence(self.kind, self.fused_params(), x, mask, carry, unroll, remat)
+
+
+class ElmanCell(_Cell):
     """Elman (simple) recurrent cell.
 
     .. math::  h' = \\tanh(x W_i + h W_h + b)
     """
 
+    kind = "elman"
     gates: tuple[str, ...] = ()
 
     def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs):
@@ -64,7 +87,7 @@ class ElmanCell(nnx.Module):
         return h, {"h": h}
 
 
-class LSTMCell(nnx.Module):
+class LSTMCell(_Cell):
     """Long short-term memory cell (Hochreiter & Schmidhuber 1997, with forget gate).
 
     .. math::
@@ -77,6 +100,7 @@ class LSTMCell(nnx.Module):
     (Jozefowicz et al. 2015) so memory is kept by default early in training.
     """
 
+    kind = "lstm"
     gates: tuple[str, ...] = ("i", "f", "g", "o", "c")
 
     def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs):
@@ -103,7 +127,7 @@ class LSTMCell(nnx.Module):
         return (c, h), {"h": h, "i": i, "f": f, "g": g, "o": o, "c": c}
 
 
-class GRUCell(nnx.Module):
+class GRUCell(_Cell):
     """Gated recurrent unit (Cho et al. 2014), in the cuDNN / PyTorch form.
 
     .. math::
@@ -116,6 +140,7 @@ class GRUCell(nnx.Module):
     ``flax.nnx.GRUCell`` is the same cell with ``b_hn = 0``.
     """
 
+    kind = "gru"
     gates: tuple[str, ...] = ("r", "z", "n")
 
     def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs):

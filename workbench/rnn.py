@@ -69,14 +69,20 @@ class RecurrentStack(nnx.Module):
     The backward direction reads every sequence from its last real token to its first.
     Layer ``l + 1`` reads the concatenated directions of layer ``l`` (with dropout between
     layers in train mode). ``__call__(x [B, T, E], mask [B, T]) -> (y [B, T, D*H], Trace)``.
+
+    ``fused=True`` runs each direction with the cell's hand-written backward pass
+    (``cell.sequence``, see ``fused.py``); ``False`` differentiates ``scan`` over the
+    cell's step, the reference it is tested against. Both compute the same values.
+    ``remat=True`` (fused only) keeps only the carries for the backward pass and recomputes
+    the gates there: less memory on long sequences for one more pair of matmuls per step.
     """
 
     def __init__(self, arch: str, in_features: int, hidden: int, layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, unroll: int = 1,
-                 *, rngs: nnx.Rngs):
+                 fused: bool = True, remat: bool = False, *, rngs: nnx.Rngs):
         cell_type = CELLS[arch]
         directions = 2 if bidirectional else 1
-        self.unroll = unroll
+        self.unroll, self.fused, self.remat = unroll, fused, remat
         self.gate_names = cell_type.gates
         self.cells = nnx.List([
             nnx.List([cell_type(in_features if layer == 0 else directions * hidden, hidden,
@@ -90,7 +96,11 @@ class RecurrentStack(nnx.Module):
         lengths = mask.sum(axis=1)
         if backward:
             x = reverse_padded(x, lengths)
-        final, outs = scan(cell, cell.init_carry(x.shape[:1]), x, mask, self.unroll)
+        carry = cell.init_carry(x.shape[:1])
+        if self.fused:
+            final, outs = cell.sequence(carry, x, mask, self.unroll, self.remat)
+        else:
+            final, outs = scan(cell, carry, x, mask, self.unroll)
         if backward:
             outs = jax.tree.map(lambda o: reverse_padded(o, lengths), outs)
         return final, outs
