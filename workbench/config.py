@@ -48,6 +48,8 @@ class ModelConfig:
     tie_weights:   'lm': share the embedding matrix with the output projection
     attention:     seq2seq with a recurrent arch: 'additive' (Bahdanau) or 'dot' (Luong) scores
     unroll:        time steps unrolled per scan iteration (speed knob, same results)
+    remat:         recurrent layers recompute their gates in the backward pass instead of
+                   keeping them (same results; less memory for long sequences, slower)
     """
 
     arch: str = "lstm"
@@ -63,6 +65,7 @@ class ModelConfig:
     tie_weights: bool = False
     attention: str = "additive"
     unroll: int = 4
+    remat: bool = False
 
     def __post_init__(self) -> None:
         _choice("arch", self.arch, ARCHS)
@@ -193,7 +196,8 @@ class TrainConfig:
     minutes:      optional wall-clock budget; training stops at whichever comes first
     eval_every:   steps between validations (0 = only at the end)
     eval_batches: cap on validation batches per evaluation (None = the whole split)
-    patience:     stop after this many validations without improvement (None = never)
+    patience:     stop after this many validations without an improvement of more than
+                  0.01% (None = never)
     chunk:        steps run between host updates (one device-to-host transfer each)
     seed:         parameter init, dropout and data order
     """

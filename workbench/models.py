@@ -28,7 +28,7 @@ def build_stack(config: ModelConfig, *, causal: bool, rngs: nnx.Rngs):
     c = config
     if c.recurrent:
         return RecurrentStack(c.arch, c.embed, c.hidden, c.layers, c.bidirectional,
-                              c.dropout, c.unroll, rngs=rngs)
+                              c.dropout, c.unroll, remat=c.remat, rngs=rngs)
     return TransformerStack(c.embed, c.hidden, c.heads, c.layers, c.ff_mult, c.dropout,
                             causal=causal, rngs=rngs)
 

@@ -110,7 +110,7 @@ class RecurrentSeq2Seq(nnx.Module):
         self.src_embed = nnx.Embed(vocab_size, c.embed, rngs=rngs)
         self.tgt_embed = nnx.Embed(target_vocab_size, c.embed, rngs=rngs)
         self.encoder = RecurrentStack(c.arch, c.embed, c.hidden, c.layers, c.bidirectional,
-                                      c.dropout, c.unroll, rngs=rngs)
+                                      c.dropout, c.unroll, remat=c.remat, rngs=rngs)
         memory = c.directions * c.hidden
         self.bridge = nnx.Linear(memory, c.layers * c.hidden, rngs=rngs)
         self.decoder = AttentionDecoder(c.arch, c.embed, c.hidden, memory, c.layers,

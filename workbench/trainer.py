@@ -28,6 +28,9 @@ from .prepared import Prepared
 from .train import optimizer_for, train_step
 
 Observer = Callable[[str, "Trainer", dict], None]
+# Early stopping counts a validation loss as better only when it beats the best by this
+# fraction: float rounding (two code paths differ by ~1e-8) must not reset the patience.
+MIN_IMPROVEMENT = 1e-4
 
 
 def curves_of(history: Sequence[dict]) -> dict[str, np.ndarray | str]:
@@ -223,7 +226,8 @@ class Trainer:
                     self.run(self._chunk_size())
                     if c.eval_every and self.step % c.eval_every == 0 and self.step < c.steps:
                         loss = self.evaluate(max_batches=c.eval_batches)["loss"]
-                        best, waited = (loss, 0) if loss < best else (best, waited + 1)
+                        better = best == math.inf or loss < best - MIN_IMPROVEMENT * abs(best)
+                        best, waited = (loss, 0) if better else (best, waited + 1)
                         if c.patience is not None and waited >= c.patience:
                             outcome = "stopped_early"
         except Exception as err:
