@@ -32,9 +32,11 @@ class Pause:
             self.go.wait(60)
 
 
-def workbench(tmp_path, observers=(), **values) -> app.Workbench:
-    """A workbench with the tiny setup (plus ``values``) in its widgets."""
-    wb = app.Workbench(runs_dir=tmp_path / "runs", observers=observers)
+def workbench(tmp_path, observers=(), visual_share=None, **values) -> app.Workbench:
+    """A workbench with the tiny setup (plus ``values``) in its widgets; it draws every
+    chunk unless ``visual_share`` is given."""
+    wb = app.Workbench(runs_dir=tmp_path / "runs", observers=observers,
+                       visual_share=visual_share)
     for name, value in {**TINY, **values}.items():
         getattr(wb, name).value = value
     return wb
@@ -98,6 +100,19 @@ def test_train_updates_live_views_and_refuses_a_second_run(tmp_path):
     assert z.size > 1 and z.shape[0] == 16  # units x tokens
     assert "finished" in wb.status.value and wb.progress.value == 40
     assert len(wb.runs) == 1 and wb.trainer is wb.runs[wb.current_name].trainer
+    assert wb.error_messages == []
+
+
+def test_live_figures_skip_chunks_once_they_used_their_share_of_training_time(tmp_path):
+    lengths = []
+    wb = workbench(tmp_path, visual_share=1e-9, observers=(
+        lambda event, trainer, info: lengths.append(len(wb.live.curves.fig.data[0].y))
+        if event == "chunk" else None,))
+    wb.train_button.click()
+    assert wb.wait(120)
+    # drawn at the first chunk, then over budget: redrawn only by the validation at step 20
+    assert lengths == [1] * 4 + [4] * 4
+    assert len(wb.live.curves.fig.data[0].y) == 8  # the finished run is drawn whole
     assert wb.error_messages == []
 
 

@@ -7,8 +7,10 @@ with ``dataclasses.replace`` (see ``app_setup``), never mutated.
 
 **Threading.** Load and Train run in one daemon thread (one job at a time; a second
 click says so). The trainer's observers update widgets and figures from that thread:
-every chunk the progress bar, speed and curves; every ``refresh_every`` chunks one
-eval-mode probe (one device-to-host copy) redraws hidden states, gates and attention.
+every chunk the progress bar and speed; the curves, and every ``refresh_every`` chunks one
+eval-mode probe (one device-to-host copy) of hidden states, gates and attention, are
+redrawn only while drawing has cost at most ``visual_share`` (5%) of the run's training
+time, so live figures never slow training by more than that.
 Stop asks the trainer to stop, honoured between chunks. The learning-rate slider calls
 ``set_lr`` on the running trainer (no recompilation); every other change applies to the
 next run. ``wait(timeout)`` joins the thread.
@@ -46,6 +48,7 @@ from .trainer import NonFiniteLoss, Trainer
 
 KEEP_IN_MEMORY = 8  # older runs keep only their checkpoint (reloaded from disk)
 KNOWN = (ConfigError, DataError, NonFiniteLoss, CheckpointError)  # messages that say the fix
+VISUAL_SHARE = 0.05  # by default, live figures take at most this share of training time
 OUTCOME_KIND = {"finished": "ok", "stopped": "warn", "stopped_early": "ok",
                 "time_budget": "warn", "diverged": "error", "failed": "error"}
 
@@ -56,14 +59,18 @@ class Workbench:
     ``preset``: a name in ``presets.PRESETS`` (default: a small offline LSTM on
     'sentiment'); ``runs_dir``: where finished runs are saved (None: kept in memory only);
     ``smoke``: cut presets to a few steps (default: ``WORKBENCH_SMOKE=1``);
-    ``refresh_every``: chunks between probe refreshes while training; ``observers``:
-    extra trainer observers ``(event, trainer, info)``, called after the app's own."""
+    ``refresh_every``: chunks between probe refreshes while training; ``visual_share``:
+    the most of a run's training time that drawing live figures may take (None: draw every
+    chunk); ``observers``: extra trainer observers ``(event, trainer, info)``, called after
+    the app's own."""
 
     def __init__(self, preset: str | None = None, *, runs_dir: str | os.PathLike | None = "runs",
-                 smoke: bool | None = None, refresh_every: int = 2, observers=()):
+                 smoke: bool | None = None, refresh_every: int = 2,
+                 visual_share: float | None = VISUAL_SHARE, observers=()):
         self.smoke = os.environ.get("WORKBENCH_SMOKE") == "1" if smoke is None else smoke
         self.runs_dir = None if runs_dir is None else Path(runs_dir)
         self.refresh_every, self.observers = max(1, int(refresh_every)), tuple(observers)
+        self.visual_share = visual_share
         self.trainer = self.data = self.current_name = None
         self._running = self._thread = self._run_name = None
         self.runs: dict[str, Run] = {}
@@ -71,6 +78,7 @@ class Workbench:
         self._stop_requested = False
         self._job = ""
         self._counter, self._chunks, self._last_error = 0, 0, None
+        self._visual_s = 0.0  # seconds this run's chunks spent drawing figures
         self._param_cache: dict = {}
         self._lock = threading.Lock()
         self.form = SetupForm()
@@ -291,7 +299,7 @@ class Workbench:
         self._counter += 1
         slug = re.sub(r"[^A-Za-z0-9]+", "-", data.dataset).strip("-")[-24:]
         name = f"run{self._counter}-{model.arch}-{slug}"
-        self._stop_requested, self._chunks = False, 0
+        self._stop_requested, self._chunks, self._visual_s = False, 0, 0.0
         self.progress.max, self.progress.value, self.speed.value = train.steps, 0, ""
         return self._start(f"training {name}", self._train_job, name, data, model, train)
 
@@ -343,9 +351,14 @@ class Workbench:
         self.speed.value = f"{info['tokens_per_s']:,.0f} tokens/s, ~{left:.0f} s left"
         self._status(f"{self._run_name}: step {trainer.step}/{steps}, loss "
                      f"{info['loss']:.4f}", "busy")
+        share = self.visual_share
+        if share is not None and self._chunks > 1 and self._visual_s > share * trainer.elapsed:
+            return  # the figures have had their share of this run's time: skip a chunk
+        started = time.monotonic()
         self.live.draw_curves(self._run_name, trainer.history)
         if self._chunks % self.refresh_every == 0:
             self.live.refresh(trainer)
+        self._visual_s += time.monotonic() - started
 
     def _finish(self, name: str, trainer: Trainer, final: dict, outcome: str) -> None:
         """Keep the run, make its model current (if it trained), save it, tell."""
