@@ -37,11 +37,11 @@ voila: install
 	$(BIN)/voila notebooks/00_quickstart.ipynb $(VOILA_ARGS)
 
 test: install-dev
-	$(BIN)/ruff check workbench tests notebooks conftest.py
+	$(BIN)/ruff check workbench tests notebooks benchmarks conftest.py
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check workbench tests notebooks
+	$(BIN)/ruff check workbench tests notebooks benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache
