@@ -281,3 +281,15 @@ def test_only_the_app_modules_import_ipywidgets_and_none_imports_plotly():
         widgets = path.stem.startswith("app") and path.stem != "app_html"
         assert ("ipywidgets" in imported) == widgets, path.name
         assert "plotly" not in imported or path.stem in ("plots", "plots_model"), path.name
+
+
+def test_offline_a_hub_preset_runs_on_its_stand_in_and_says_so(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    wb = app.Workbench(runs_dir=None, smoke=True)
+    wb.preset.value = "bigru-trec"
+    assert wb.dataset.value == "sentiment" and wb.arch.value == "gru" and wb.bidirectional.value
+    assert "Offline" in wb.form.preset_info.value and "trec" in wb.form.preset_info.value
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    wb.preset.value = "default"
+    wb.preset.value = "bigru-trec"
+    assert wb.dataset.value == "trec" and "Offline" not in wb.form.preset_info.value

@@ -31,6 +31,7 @@ from .config import (
     ModelConfig,
     TrainConfig,
 )
+from .data import hub_offline
 from .models import build_model, count_params
 from .presets import PRESETS, Preset
 from .trainer import model_args
@@ -128,14 +129,21 @@ def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) 
 
 def preset_configs(name: str, smoke_size: bool = False):
     """``(data, model, train, description)`` of preset ``name`` ('default' or a key of
-    ``PRESETS``); the data names the preset's task; ``smoke_size`` cuts it (``smoke``)."""
+    ``PRESETS``); the data names the preset's task; ``smoke_size`` cuts it (``smoke``).
+    Offline, a preset for a hub dataset runs on its built-in stand-in, and says so."""
     if name != "default" and name not in PRESETS:
         raise ConfigError(f"no preset {name!r}; choose one of default, {', '.join(PRESETS)}")
     preset = DEFAULT if name == "default" else PRESETS[name]
+    description = preset.description
+    if hub_offline() and preset.stand_in:
+        description += (f" [Offline (HF_HUB_OFFLINE is set): on the built-in "
+                        f"{preset.stand_in!r} instead of {preset.data.dataset!r}; enter a "
+                        "local file in Data to train on your copy.]")
+        preset = preset.offline()
     data, train = preset.data.replace(task=preset.data.task or preset.model.task), preset.train
     if smoke_size:
         data, train = smoke(data, train)
-    return data, preset.model, train, preset.description
+    return data, preset.model, train, description
 
 
 def smoke(data: DataConfig, train: TrainConfig) -> tuple[DataConfig, TrainConfig]:

@@ -74,7 +74,8 @@ def _load_files(files: dict[str, str]) -> datasets.DatasetDict:
                         f"{type(err).__name__}: {err}") from err
 
 
-def _offline() -> bool:
+def hub_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` is set: hub ids are then read from the local cache only."""
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false", "no")
 
 
@@ -94,13 +95,13 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 def _load_hub(dataset_id: str, name: str | None, revision: str | None = None,
               split: str | None = None):
     try:
-        if not _offline() and not _hub_reachable():
+        if not hub_offline() and not _hub_reachable():
             raise ConnectionError("no network: the hub cannot be reached (with "
                                   "HF_HUB_OFFLINE=1 a copy in the local cache is used)")
         return datasets.load_dataset(dataset_id, name, revision=revision, split=split)
     except Exception as err:  # noqa: BLE001 - every hub failure gets the same advice
         why = f"{type(err).__name__}: {err}"
-        if _offline():
+        if hub_offline():
             why = f"offline (HF_HUB_OFFLINE is set; {why})"
         raise DataError(
             f"could not load {dataset_id!r}{f' ({name})' if name else ''} from the Hugging "
