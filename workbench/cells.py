@@ -48,9 +48,9 @@ class _Cell(nnx.Module):
     kind: str
 
     def fused_params(self) -> tuple:
-        """``(W_i, W_h, b, extra)`` as ``fused.sequence`` takes them."""
-        extra = (self.bhn[...],) if self.kind == "gru" else ()
-        return self.wi[...], self.wh[...], self.b[...], extra
+        """``(W_i, W_h, b, extra)`` as ``fused.sequence`` takes them (``extra``: the
+        parameters a cell has beyond those three; none here)."""
+        return self.wi[...], self.wh[...], self.b[...], ()
 
     def sequence(self, carry, x: jax.Array, mask: jax.Array, unroll: int = 1,
                  remat: bool = False):
@@ -155,6 +155,10 @@ class GRUCell(_Cell):
 
     def carry_from_hidden(self, h: jax.Array) -> jax.Array:
         return h
+
+    def fused_params(self) -> tuple:
+        """As the other cells', plus ``(b_hn,)`` as ``extra``."""
+        return self.wi[...], self.wh[...], self.b[...], (self.bhn[...],)
 
     def __call__(self, carry: jax.Array, x: jax.Array):
         xr, xz, xn = jnp.split(_affine(x, self.wi, self.b), 3, axis=-1)  # PyTorch's order
