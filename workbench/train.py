@@ -46,8 +46,20 @@ def loss_and_accuracy(logits: jax.Array, batch: dict) -> tuple[jax.Array, jax.Ar
     weights = weights.astype(logits.dtype)
     total = jnp.maximum(weights.sum(), 1.0)
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-    correct = (logits.argmax(-1) == labels).astype(logits.dtype)
+    correct = hits(logits, labels)
     return (losses * weights).sum() / total, (correct * weights).sum() / total
+
+
+def hits(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """1 where ``labels`` holds the highest logit, else 0: ``argmax == labels``, except
+    that a tie for the top shares the point among the tied classes (all-equal logits
+    score chance, ``1 / classes``). On XLA CPU ``argmax`` is a slow variadic reduction:
+    on a [4096, 10000] language-model batch it took 74 ms of a ~600 ms training step;
+    this takes ~12."""
+    top = logits.max(axis=-1, keepdims=True)
+    ties = (logits == top).sum(axis=-1, keepdims=True).astype(logits.dtype)
+    scored = jnp.take_along_axis(logits, labels[..., None], axis=-1)
+    return jnp.where(scored >= top, 1.0 / ties, 0.0)[..., 0]
 
 
 @functools.lru_cache(maxsize=64)
