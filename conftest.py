@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("WORKBENCH_SMOKE", "1")
+os.environ.setdefault("WORKBENCH_XLA_CACHE", "off")  # hermetic: nothing read from ~/.cache
 
 import jax  # noqa: E402
 

@@ -7,6 +7,7 @@ import ast
 import pathlib
 import threading
 
+import jax
 import numpy as np
 import pytest
 
@@ -36,7 +37,7 @@ def workbench(tmp_path, observers=(), visual_share=None, **values) -> app.Workbe
     """A workbench with the tiny setup (plus ``values``) in its widgets; it draws every
     chunk unless ``visual_share`` is given."""
     wb = app.Workbench(runs_dir=tmp_path / "runs", observers=observers,
-                       visual_share=visual_share)
+                       visual_share=visual_share, precompile=False)
     for name, value in {**TINY, **values}.items():
         getattr(wb, name).value = value
     return wb
@@ -293,3 +294,14 @@ def test_offline_a_hub_preset_runs_on_its_stand_in_and_says_so(monkeypatch):
     wb.preset.value = "default"
     wb.preset.value = "bigru-trec"
     assert wb.dataset.value == "trec" and "Offline" not in wb.form.preset_info.value
+
+
+def test_the_opening_setup_is_compiled_before_train_is_clicked():
+    jax.clear_caches()
+    before = wt.TRACE_COUNT["train_step"]
+    wb = app.Workbench(runs_dir=None, smoke=True)
+    wb._warm.join(120)
+    assert wt.TRACE_COUNT["train_step"] == before + 1, "the warm-up compiled the step"
+    train(wb)
+    assert wt.TRACE_COUNT["train_step"] == before + 1, "Train found the step compiled"
+    assert len(wb.runs) == 1 and wb.trainer.step == SMOKE_STEPS

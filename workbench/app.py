@@ -36,6 +36,7 @@ from pathlib import Path
 
 import ipywidgets as W
 
+from . import xla_cache
 from .app_html import data_preview_html, fmt, status_html
 from .app_inspect import InspectPanel
 from .app_panels import ComparePanel, LivePanel, Run, guarded
@@ -62,11 +63,15 @@ class Workbench:
     ``refresh_every``: chunks between probe refreshes while training; ``visual_share``:
     the most of a run's training time that drawing live figures may take (None: draw every
     chunk); ``observers``: extra trainer observers ``(event, trainer, info)``, called after
-    the app's own."""
+    the app's own; ``precompile``: compile the opening setup's training step in the
+    background at once, so the first Train click does not wait for XLA. The compiled
+    programs are also kept on disk for later sessions (``xla_cache``)."""
 
     def __init__(self, preset: str | None = None, *, runs_dir: str | os.PathLike | None = "runs",
                  smoke: bool | None = None, refresh_every: int = 2,
-                 visual_share: float | None = VISUAL_SHARE, observers=()):
+                 visual_share: float | None = VISUAL_SHARE, observers=(),
+                 precompile: bool = True):
+        xla_cache.enable()
         self.smoke = os.environ.get("WORKBENCH_SMOKE") == "1" if smoke is None else smoke
         self.runs_dir = None if runs_dir is None else Path(runs_dir)
         self.refresh_every, self.observers = max(1, int(refresh_every)), tuple(observers)
@@ -99,6 +104,22 @@ class Workbench:
         self.apply_preset(preset or "default")
         self._status("ready" + (" (smoke mode: presets cut to a few steps)" if self.smoke
                                 else ""))
+        self._warm = threading.Thread(target=self._warm_up, name="workbench warm-up",
+                                      daemon=True) if precompile else None
+        if self._warm is not None:
+            self._warm.start()
+
+    def _warm_up(self) -> None:
+        """Compile the opening setup's training step in the background, while the user
+        reads the form: a Train click then finds it compiled (a new ``Trainer`` with the
+        same shapes reuses the step) instead of waiting ~2 s for XLA. Failures are left
+        for the real run to report."""
+        try:
+            data_config, model_config, train_config = self.configs()
+            data = prepare(data_config)
+            Trainer(data, model_config.replace(task=data.task), train_config).run(1)
+        except Exception:  # noqa: BLE001 - the run itself shows any problem
+            pass
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -254,6 +275,8 @@ class Workbench:
 
         def work():
             try:
+                if self._warm is not None:  # one compile of the step, not two at once
+                    self._warm.join()
                 job(*args)
             except Exception as err:  # noqa: BLE001 - shown, never lost
                 self._report(what[0].upper() + what[1:], err)

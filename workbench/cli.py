@@ -17,6 +17,7 @@ import dataclasses
 import json
 import sys
 
+from . import xla_cache
 from .catalog import CATALOG
 from .checkpoint import CheckpointError
 from .columns import DataError
@@ -143,6 +144,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    xla_cache.enable()
     try:
         return args.run(args) or 0
     except (ConfigError, DataError, CheckpointError) as err:
