@@ -27,6 +27,9 @@ def _peak_mib() -> float:
 
 
 def main(length: int, mode: str) -> dict:
+    from workbench import allocator
+
+    allocator.from_env()  # as the app and the CLI do
     import jax
 
     from benchmarks import steps

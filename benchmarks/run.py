@@ -186,14 +186,23 @@ def main(argv=None) -> dict:
                         help="pin this process (and its fresh processes) to the first N "
                              "CPUs and give PyTorch N threads: a fair match on a shared "
                              "machine, where two spinning threads suffer most")
+    parser.add_argument("--malloc-reuse", action="store_true",
+                        help="WORKBENCH_MALLOC=reuse here and in the fresh processes: "
+                             "malloc keeps freed memory for the next step "
+                             "(workbench/allocator.py); PyTorch runs under it too")
     args = parser.parse_args(argv)
     if args.threads:
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:args.threads])
+    if args.malloc_reuse:
+        os.environ["WORKBENCH_MALLOC"] = "reuse"
+    from workbench import allocator
+
+    malloc = "reuse" if allocator.from_env() else "default"
     import jax
 
     start = time.perf_counter()
     result = {"load_average_start": os.getloadavg()[0], "cpus": len(os.sched_getaffinity(0)),
-              "jax": jax.__version__, "backend": jax.default_backend()}
+              "jax": jax.__version__, "backend": jax.default_backend(), "malloc": malloc}
     if not args.no_torch:
         import torch
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from . import xla_cache
+from . import allocator, xla_cache
 from .app_html import data_preview_html, fmt, status_html
 from .app_inspect import InspectPanel
 from .app_panels import ComparePanel, LivePanel, Run, guarded
@@ -71,6 +71,7 @@ class Workbench:
                  smoke: bool | None = None, refresh_every: int = 2,
                  visual_share: float | None = VISUAL_SHARE, observers=(),
                  precompile: bool = True):
+        allocator.from_env()
         xla_cache.enable()
         self.smoke = os.environ.get("WORKBENCH_SMOKE") == "1" if smoke is None else smoke
         self.runs_dir = None if runs_dir is None else Path(runs_dir)

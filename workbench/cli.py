@@ -17,7 +17,7 @@ import dataclasses
 import json
 import sys
 
-from . import xla_cache
+from . import allocator, xla_cache
 from .catalog import CATALOG
 from .checkpoint import CheckpointError
 from .columns import DataError
@@ -144,6 +144,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    allocator.from_env()
     xla_cache.enable()
     try:
         return args.run(args) or 0
