@@ -276,7 +276,9 @@ class Workbench:
 
         def work():
             try:
-                if self._warm is not None:  # one compile of the step, not two at once
+                if self._warm is not None and self._warm.is_alive():  # one compile, not two
+                    self._status("finishing the background compile of the training step ...",
+                                 "busy")
                     self._warm.join()
                 job(*args)
             except Exception as err:  # noqa: BLE001 - shown, never lost
