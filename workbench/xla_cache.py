@@ -1,10 +1,10 @@
 """XLA's compiled programs kept on disk, so a new session skips compiling what an earlier
 one compiled (JAX's persistent compilation cache).
 
-Compiling is most of a cold first step: the app's default LSTM takes ~1.7 s to compile its
-training step and ~0.7 s its weight initialisation on a 2-core CPU, then ~10 ms a step. With
-the cache warm the first step takes ~0.4 s. The app (``Workbench``) and the CLI call
-``enable()``; library code never does it behind a user's back.
+Compiling is most of a cold first step: building the app's default LSTM and running its
+first step took 3.1 s on a 2-core CPU (then ~4 ms a step); with the cache warm, in a later
+session, 0.8 s. The app (``Workbench``) and the CLI call ``enable()``; library code never
+does it behind a user's back.
 
 Where: ``$WORKBENCH_XLA_CACHE`` if set (a folder, or ``off``), else
 ``$XDG_CACHE_HOME/rnn-workbench/xla`` (``~/.cache/...``). A folder already chosen with
