@@ -2,8 +2,8 @@
 one compiled (JAX's persistent compilation cache).
 
 Compiling is most of a cold first step: building the app's default LSTM and running its
-first step took 3.1 s on a 2-core CPU (then ~4 ms a step); with the cache warm, in a later
-session, 0.8 s. The app (``Workbench``) and the CLI call ``enable()``; library code never
+first step took 2.9 s on a 2-core CPU (then ~4 ms a step); with the cache warm, in a later
+session, 0.74 s. The app (``Workbench``) and the CLI call ``enable()``; library code never
 does it behind a user's back.
 
 Where: ``$WORKBENCH_XLA_CACHE`` if set (a folder, or ``off``), else
