@@ -45,6 +45,7 @@ def run(setting: str | None) -> dict:
 def test_reuse_keeps_the_pages_of_a_freed_block():
     plain, reuse = run(None), run("reuse")
     assert not plain["tuned"] and reuse["tuned"]
-    pages = (128 << 20) // 4096
-    assert plain["faults"] > pages // 2, plain  # glibc's default: mmap, munmap, fault again
-    assert reuse["faults"] < pages // 20, reuse
+    # glibc's default: mmap, munmap, and every page faults in again (at least one fault
+    # per 2 MiB even where transparent huge pages are always on)
+    assert plain["faults"] >= (128 << 20) // (2 << 20), plain
+    assert reuse["faults"] * 10 < plain["faults"], (plain, reuse)
