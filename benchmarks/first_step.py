@@ -61,7 +61,6 @@ def app_path() -> dict:
     def observe(event, trainer, info):
         if event == "chunk" and not first.is_set():
             clicked["first_step_s"] = time.perf_counter() - clicked["at"]
-            clicked["steps"] = trainer.step
             first.set()
 
     wb.observers = (observe,)

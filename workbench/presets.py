@@ -13,7 +13,7 @@ published number the recipe is measured against (``benchmarks/quality.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .config import DataConfig, ModelConfig, TrainConfig
 
@@ -32,9 +32,7 @@ class Preset:
         """The same preset on its built-in stand-in dataset (no network, no files)."""
         if not self.stand_in:
             return self
-        return Preset(self.name, self.description, self.model,
-                      self.data.replace(dataset=self.stand_in, name=None), self.train,
-                      self.reference, self.stand_in)
+        return replace(self, data=self.data.replace(dataset=self.stand_in, name=None))
 
 
 def _recall(arch: str, shows: str) -> Preset:
