@@ -37,9 +37,10 @@ from pathlib import Path
 import ipywidgets as W
 
 from . import allocator, xla_cache
+from .app_compare import ComparePanel
 from .app_html import data_preview_html, fmt, status_html
 from .app_inspect import InspectPanel
-from .app_panels import ComparePanel, LivePanel, Run, guarded
+from .app_panels import LivePanel, Run, guarded
 from .app_setup import SetupForm, param_count_html, parse_setup, preset_configs, task_of
 from .checkpoint import CheckpointError
 from .config import ConfigError

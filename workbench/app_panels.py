@@ -1,5 +1,5 @@
-"""The app's Live and Compare panels, and the trace views they share with Inspect
-(``app_inspect.py``). Each panel owns its widgets (``.widget``) and its figures; the
+"""The app's Live panel, and the trace views it shares with Inspect (``app_inspect.py``).
+Each panel owns its widgets (``.widget``) and its figures; the
 ``Workbench`` (``app.py``) owns the configs, the runs and the training thread.
 
 Selectors (layer, direction, unit, map, head) only re-slice the last trace, held as numpy:
@@ -17,7 +17,7 @@ import ipywidgets as W
 import numpy as np
 
 from . import analysis
-from .app_html import probe_batch, runs_table_html, shown_tokens
+from .app_html import probe_batch, shown_tokens
 from .plots import AttentionView, CurvesView, GatesView, HiddenView
 from .train import model_inputs
 from .trainer import curves_of
@@ -253,30 +253,3 @@ class LivePanel:
             caption += f" &rarr; <b>{label}</b> (p = {p.max() / p.sum():.2f})"
         self.views.caption.value = caption
         self.views.show(trace, src, dec)
-
-
-# --- compare --------------------------------------------------------------------------------
-class ComparePanel:
-    """Every finished run: overlaid curves, a table of final metrics, reload."""
-
-    def __init__(self, report: Report, reload: Callable[[str], object]):
-        self.curves = CurvesView()
-        self.table = W.HTML(runs_table_html([]))
-        self.picker = W.Dropdown(options=[], description="run", style=STYLE)
-        self.reload_button = W.Button(description="Make current",
-                                      tooltip="its model becomes the one Inspect uses")
-        self.reload_button.on_click(guarded(report, "Compare",
-                                            lambda _: reload(self.picker.value)))
-        self.note = W.HTML()
-        self.widget = W.VBox([self.table, W.HBox([self.picker, self.reload_button]),
-                              self.note, self.curves.fig])
-
-    def refresh(self, runs: dict[str, Run]) -> None:
-        """Show ``runs`` (name -> Run, oldest first); curves of the last 8."""
-        listed = list(runs.values())
-        self.table.value = runs_table_html(listed)
-        set_options(self.picker, [(r.name, r.name) for r in listed] or [("", "")])
-        last = listed[-CurvesView.MAX_RUNS:]
-        self.curves.update({r.name: curves_of(r.history) for r in last})
-        self.note.value = "" if len(listed) <= len(last) else \
-            f"<i>curves of the last {len(last)} of {len(listed)} runs</i>"
