@@ -34,6 +34,28 @@ def test_every_preset_is_complete_and_needs_no_files(name):
     assert count_params(nnx.eval_shape(lambda: build_model(preset.model, **args))) > 0
 
 
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_has_one_idea_a_runtime_and_a_mutual_pair(name):
+    """What the Start panel shows: one short line, the expected time here, and the preset
+    to run beside it in Compare (pairs name each other and share the task and data)."""
+    preset = PRESETS[name]
+    assert preset.idea and len(preset.idea) <= 70 and "\n" not in preset.idea
+    assert preset.idea != preset.description
+    assert preset.runtime_s > 0
+    if preset.train.minutes is not None:
+        assert preset.runtime_s <= 60 * preset.train.minutes
+    if preset.pair:
+        other = PRESETS[preset.pair]
+        assert other.pair == name and other.name != name
+        assert other.data == preset.data and other.model.task == preset.model.task
+
+
+def test_the_recall_demos_are_a_pair():
+    assert PRESETS["lstm-recall"].pair == "elman-recall"
+    assert PRESETS["elman-recall"].pair == "lstm-recall"
+    assert [p.name for p in PRESETS.values() if p.pair] == ["lstm-recall", "elman-recall"]
+
+
 @pytest.mark.parametrize("preset", RECIPES, ids=lambda p: p.name)
 def test_a_recipe_names_its_standard_dataset_and_reference(preset):
     assert preset.data.dataset in CATALOG

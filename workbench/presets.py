@@ -27,6 +27,9 @@ class Preset:
     train: TrainConfig = field(default_factory=TrainConfig)
     reference: str = ""
     stand_in: str = ""
+    idea: str = ""          # the one idea it shows, one line (<= 70 characters)
+    runtime_s: float = 0.0  # expected full-size wall time on the 2-core development CPU
+    pair: str = ""          # a preset to run beside this one in Compare ('' = none)
 
     def offline(self) -> Preset:
         """The same preset on its built-in stand-in dataset (no network, no files)."""
@@ -35,32 +38,40 @@ class Preset:
         return replace(self, data=self.data.replace(dataset=self.stand_in, name=None))
 
 
-def _recall(arch: str, shows: str) -> Preset:
+def _recall(arch: str, pair: str, shows: str, idea: str) -> Preset:
     return Preset(
         f"{arch}-recall", shows,
         ModelConfig(arch=arch, task="classify", hidden=64, embed=32),
         DataConfig(dataset="recall", difficulty=3, max_len=40, batch_size=32),
-        TrainConfig(steps=1500, lr=3e-3, eval_every=250))
+        TrainConfig(steps=1500, lr=3e-3, eval_every=250),
+        idea=idea, runtime_s=60.0, pair=pair)
 
 
 DEMOS = [
-    _recall("lstm", "LSTM remembers: recall the first symbol 30 steps later. The forget "
-                    "gate (bias 1 at start) keeps it; compare elman-recall."),
-    _recall("elman", "Elman forgets: the same recall task; the tanh recurrence makes the "
-                     "gradient from the first token vanish over 30 steps."),
+    _recall("lstm", "elman-recall",
+            "LSTM remembers: recall the first symbol 30 steps later. The forget "
+            "gate (bias 1 at start) keeps it; compare elman-recall.",
+            "An LSTM's gated cell carries one symbol across a long gap"),
+    _recall("elman", "lstm-recall",
+            "Elman forgets: the same recall task; the tanh recurrence makes the "
+            "gradient from the first token vanish over 30 steps.",
+            "A plain tanh RNN loses a symbol over the same long gap"),
     Preset("attention-reverse",
            "Attention learns to reverse: GRU encoder-decoder with dot-product attention; "
            "the alignment map turns anti-diagonal within a few hundred steps.",
            ModelConfig(arch="gru", task="seq2seq", hidden=64, embed=32, attention="dot"),
            DataConfig(dataset="reverse", max_len=24, batch_size=64),
-           TrainConfig(steps=800, lr=3e-3, eval_every=200)),
+           TrainConfig(steps=800, lr=3e-3, eval_every=200),
+           idea="Attention aligns each output with its input: an anti-diagonal",
+           runtime_s=60.0),
     Preset("char-lstm-prose",
            "Character LSTM writes prose: a 2-layer character language model on the "
            "English help topics shipped with Python (Karpathy's char-rnn set-up, smaller).",
            ModelConfig(arch="lstm", task="lm", layers=2, hidden=256, embed=64, dropout=0.1),
            DataConfig(dataset="prose", tokenizer="char", max_len=128, batch_size=32),
            TrainConfig(steps=2000, lr=2e-3, warmup_steps=100, schedule="cosine",
-                       eval_every=250, eval_batches=20)),
+                       eval_every=250, eval_batches=20),
+           idea="A character LSTM learns spelling and words from raw text", runtime_s=180.0),
     Preset("transformer-lm-prose",
            "A small causal Transformer on the same prose, characters; compare its attention "
            "heads with the LSTM's gates.",
@@ -68,20 +79,25 @@ DEMOS = [
                        heads=4, dropout=0.1),
            DataConfig(dataset="prose", tokenizer="char", max_len=128, batch_size=32),
            TrainConfig(steps=2000, lr=1e-3, warmup_steps=200, schedule="cosine",
-                       eval_every=250, eval_batches=20)),
+                       eval_every=250, eval_batches=20),
+           idea="Self-attention heads instead of a recurrent state, same text",
+           runtime_s=180.0),
     Preset("bilstm-sentiment",
            "BiLSTM sentiment: reads each sentence both ways, so negation before or after "
            "the sentiment word is seen (synthetic grammar offline; try --dataset sst2).",
            ModelConfig(arch="lstm", task="classify", bidirectional=True, hidden=64, embed=64,
                        dropout=0.2),
            DataConfig(dataset="sentiment", max_len=32, batch_size=32),
-           TrainConfig(steps=600, lr=2e-3, eval_every=200)),
+           TrainConfig(steps=600, lr=2e-3, eval_every=200),
+           idea="Reading both ways catches negation before or after the word",
+           runtime_s=30.0),
     Preset("bilstm-tagger",
            "BiLSTM tagger: per-token tags from both directions (bracket depth offline; "
            "try --dataset conll2003 for named entities).",
            ModelConfig(arch="lstm", task="tag", bidirectional=True, hidden=64, embed=32),
            DataConfig(dataset="brackets-depth", max_len=40, batch_size=32),
-           TrainConfig(steps=800, lr=3e-3, eval_every=200)),
+           TrainConfig(steps=800, lr=3e-3, eval_every=200),
+           idea="Each token gets a tag from context on both sides", runtime_s=40.0),
 ]
 
 RECIPES = [
@@ -99,7 +115,8 @@ RECIPES = [
                        eval_every=250, eval_batches=10, minutes=3),
            reference="Tiny Shakespeare, validation = last 10%: nanoGPT's 0.8M-parameter "
                      "Transformer reaches 1.88 nats/char in ~3 CPU minutes",
-           stand_in="prose"),
+           stand_in="prose",
+           idea="A char-rnn LSTM on Shakespeare, sized for a CPU", runtime_s=180.0),
     Preset("char-transformer-shakespeare",
            "Character Transformer on Tiny Shakespeare: nanoGPT's CPU 'baby GPT' (4 pre-"
            "LayerNorm blocks of width 128, 4 heads, context 64, batch 12, ~0.8M parameters). "
@@ -115,7 +132,8 @@ RECIPES = [
                        minutes=3),
            reference="Tiny Shakespeare, validation = last 10%: nanoGPT's baby GPT 1.88 "
                      "nats/char after ~3 minutes on a laptop CPU",
-           stand_in="prose"),
+           stand_in="prose",
+           idea="nanoGPT's baby GPT on Shakespeare, sized for a CPU", runtime_s=180.0),
     Preset("bigru-trec",
            "Question type (TREC, 6 classes) with a BiGRU: questions are short (~10 words) and "
            "decided by cue words anywhere ('how many', 'what year'), so both directions "
@@ -131,7 +149,8 @@ RECIPES = [
            DataConfig(dataset="trec", tokenizer="word", max_len=32, batch_size=32, buckets=2),
            TrainConfig(steps=1200, lr=2e-3, schedule="cosine", eval_every=300, minutes=3),
            reference="TREC test accuracy: Kim (2014) CNN-rand 91.2%, with word2vec 93.6%",
-           stand_in="sentiment"),
+           stand_in="sentiment",
+           idea="Question type from cue words anywhere, read both ways", runtime_s=60.0),
     Preset("bilstm-sst2",
            "Binary sentiment of short sentences (SST-2): a BiLSTM (Tai et al. 2015's 150 "
            "units per direction, here 128) with attention pooling, so a negation or 'but' "
@@ -145,7 +164,8 @@ RECIPES = [
                       batch_size=64, buckets=4),
            TrainConfig(steps=2000, lr=2e-3, schedule="cosine", eval_every=500),
            reference="SST-2 accuracy: Kim (2014) CNN-rand 82.7%, CNN with word2vec 87.2%",
-           stand_in="sentiment"),
+           stand_in="sentiment",
+           idea="Attention pooling over a BiLSTM for sentence sentiment", runtime_s=300.0),
     Preset("bilstm-ner-conll2003",
            "Named entities with BIO tags (CoNLL-2003): a BiLSTM tagger after Lample et al. "
            "(2016) and Ma & Hovy (2016): 100-dim embeddings, 128 units per direction, "
@@ -162,7 +182,8 @@ RECIPES = [
                        eval_batches=20),
            reference="CoNLL-2003 test entity F1: Lample et al. (2016) 90.9 and Ma & Hovy "
                      "(2016) 91.2, both with pretrained embeddings, characters and a CRF",
-           stand_in="brackets-depth"),
+           stand_in="brackets-depth",
+           idea="Named entities tagged per BPE piece by a BiLSTM", runtime_s=600.0),
     Preset("attention-multi30k",
            "Small translation corpus (Multi30k, 29k caption pairs): a bidirectional GRU "
            "encoder and a GRU decoder with additive attention (Bahdanau et al. 2015) and "
@@ -178,7 +199,8 @@ RECIPES = [
                        eval_every=1000, eval_batches=10),
            reference="Multi30k En-De test2016 BLEU: attention GRU encoder-decoders score "
                      "around 30 (cf. the WMT16 multimodal task, Specia et al. 2016)",
-           stand_in="reverse"),
+           stand_in="reverse",
+           idea="Translation with additive attention and beam search", runtime_s=900.0),
 ]
 
 PRESETS: dict[str, Preset] = {p.name: p for p in DEMOS + RECIPES}
