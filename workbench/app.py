@@ -7,10 +7,13 @@ with ``dataclasses.replace`` (see ``app_setup``), never mutated.
 
 **Threading.** Load and Train run in one daemon thread (one job at a time; a second
 click says so). The trainer's observers update widgets and figures from that thread:
-every chunk the progress bar and speed; the curves, and every ``refresh_every`` chunks one
-eval-mode probe (one device-to-host copy) of hidden states, gates and attention, are
-redrawn only while drawing has cost at most ``visual_share`` (5%) of the run's training
-time, so live figures never slow training by more than that.
+every chunk the progress bar and speed; the curves every chunk, and one eval-mode probe
+(one device-to-host copy) of hidden states, gates and attention every ``probe_every_s``
+seconds, are redrawn only while drawing has cost at most ``visual_share`` (5%) of the
+run's training time, so live figures never slow training by more than that (``Pacer``).
+Chunks are kept short (``CHUNK_S`` of wall time each) and the probe is first drawn, and
+compiled, before training starts, outside the budget; after that it is redrawn every
+``probe_every_s`` seconds, each refresh kept as a frame the replay slider shows again.
 Stop asks the trainer to stop, honoured between chunks. The learning-rate slider calls
 ``set_lr`` on the running trainer (no recompilation); every other change applies to the
 next run. ``wait(timeout)`` joins the thread.
@@ -40,17 +43,22 @@ from . import allocator, xla_cache
 from .app_compare import ComparePanel
 from .app_html import data_preview_html, fmt, status_html
 from .app_inspect import InspectPanel
-from .app_panels import LivePanel, Run, guarded
+from .app_kernel import KernelNotice
+from .app_panels import LivePanel, Pacer, Run, guarded, probe_frame
 from .app_setup import SetupForm, param_count_html, parse_setup, preset_configs, task_of
+from .app_start import StartPanel
 from .checkpoint import CheckpointError
 from .config import ConfigError
-from .data import DataError, prepare
+from .data import DataError, hub_offline, prepare
 from .models import count_params
 from .trainer import NonFiniteLoss, Trainer
 
 KEEP_IN_MEMORY = 8  # older runs keep only their checkpoint (reloaded from disk)
 KNOWN = (ConfigError, DataError, NonFiniteLoss, CheckpointError)  # messages that say the fix
 VISUAL_SHARE = 0.05  # by default, live figures take at most this share of training time
+PROBE_EVERY_S = 1.0  # the live probe's refresh interval (wall time), budget permitting
+CHUNK_S = 0.3  # chunks of about this long, so a slow model's views still move
+TABS = ("Start", "Data", "Model", "Training", "Live", "Inspect", "Compare")
 OUTCOME_KIND = {"finished": "ok", "stopped": "warn", "stopped_early": "ok",
                 "time_budget": "warn", "diverged": "error", "failed": "error"}
 
@@ -61,7 +69,8 @@ class Workbench:
     ``preset``: a name in ``presets.PRESETS`` (default: a small offline LSTM on
     'sentiment'); ``runs_dir``: where finished runs are saved (None: kept in memory only);
     ``smoke``: cut presets to a few steps (default: ``WORKBENCH_SMOKE=1``);
-    ``refresh_every``: chunks between probe refreshes while training; ``visual_share``:
+    ``probe_every_s``: seconds between probe refreshes while training (0: every chunk);
+    ``visual_share``:
     the most of a run's training time that drawing live figures may take (None: draw every
     chunk); ``observers``: extra trainer observers ``(event, trainer, info)``, called after
     the app's own; ``precompile``: compile the opening setup's training step in the
@@ -69,23 +78,22 @@ class Workbench:
     programs are also kept on disk for later sessions (``xla_cache``)."""
 
     def __init__(self, preset: str | None = None, *, runs_dir: str | os.PathLike | None = "runs",
-                 smoke: bool | None = None, refresh_every: int = 2,
+                 smoke: bool | None = None, probe_every_s: float = PROBE_EVERY_S,
                  visual_share: float | None = VISUAL_SHARE, observers=(),
                  precompile: bool = True):
         allocator.from_env()
         xla_cache.enable()
         self.smoke = os.environ.get("WORKBENCH_SMOKE") == "1" if smoke is None else smoke
         self.runs_dir = None if runs_dir is None else Path(runs_dir)
-        self.refresh_every, self.observers = max(1, int(refresh_every)), tuple(observers)
-        self.visual_share = visual_share
+        self.observers = tuple(observers)
+        self.pacer = Pacer(visual_share, probe_every_s)
         self.trainer = self.data = self.current_name = None
         self._running = self._thread = self._run_name = None
         self.runs: dict[str, Run] = {}
         self.error_messages: list[str] = []
         self._stop_requested = False
         self._job = ""
-        self._counter, self._chunks, self._last_error = 0, 0, None
-        self._visual_s = 0.0  # seconds this run's chunks spent drawing figures
+        self._counter, self._last_error = 0, None
         self._param_cache: dict = {}
         self._lock = threading.Lock()
         self.form = SetupForm()
@@ -97,11 +105,13 @@ class Workbench:
         self.live = LivePanel(self._report)
         self.inspect_panel = InspectPanel(self._report, lambda: self.trainer)
         self.compare = ComparePanel(self._report, self.reload_run)
-        self.tabs = W.Tab(children=[f.data_panel, f.model_panel, f.training_panel,
-                                    self.live.widget, self.inspect_panel.widget,
-                                    self.compare.widget],
-                          titles=("Data", "Model", "Training", "Live", "Inspect", "Compare"))
+        self.start = StartPanel(self._report, self.run_preset, self.run_pair, hub_offline())
+        self.tabs = W.Tab(children=[self.start.widget, f.data_panel, f.model_panel,
+                                    f.training_panel, self.live.widget,
+                                    self.inspect_panel.widget, self.compare.widget],
+                          titles=TABS)
         self.widget = W.VBox([self.tabs, self._footer()])
+        self.widget.add_class("wb-app")  # the kernel notice watches clicks inside it
         self._connect()
         self.apply_preset(preset or "default")
         self._status("ready" + (" (smoke mode: presets cut to a few steps)" if self.smoke
@@ -119,7 +129,9 @@ class Workbench:
         try:
             data_config, model_config, train_config = self.configs()
             data = prepare(data_config)
-            Trainer(data, model_config.replace(task=data.task), train_config).run(1)
+            trainer = Trainer(data, model_config.replace(task=data.task), train_config)
+            trainer.run(1)
+            probe_frame(trainer)  # the live probe's compile too
         except Exception:  # noqa: BLE001 - the run itself shows any problem
             pass
 
@@ -127,23 +139,32 @@ class Workbench:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def _footer(self) -> W.VBox:
-        self.train_button = W.Button(description="Train", button_style="success", icon="play")
+        self.train_button = W.Button(description="Train", button_style="success", icon="play",
+                                     tooltip="train a new model from scratch with the setup "
+                                             "in the tabs")
+        self.continue_button = W.Button(
+            description="Continue", icon="forward",
+            tooltip="train the current model for 'steps' more steps (its own setup; the "
+                    "learning rate from the slider)")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop")
-        self.reset_button = W.Button(description="Reset", icon="undo",
+        self.reset_button = W.Button(description="Forget model", icon="undo",
                                      tooltip="forget the current model (runs stay in Compare)")
         self.progress = W.IntProgress(0, min=0, max=1, layout=W.Layout(width="260px"))
         self.speed, self.status = W.HTML(), W.HTML()
         self.current_label = W.HTML("<i>no current model</i>")
         self.errors = W.Output(layout=W.Layout(max_height="240px", overflow="auto"))
         self.clear_button = W.Button(description="Clear errors")
-        return W.VBox([W.HBox([self.train_button, self.stop_button, self.reset_button,
-                               self.progress, self.speed]),
-                       self.status, self.current_label, self.errors, self.clear_button])
+        self.kernel_notice = KernelNotice()
+        return W.VBox([W.HBox([self.train_button, self.continue_button, self.stop_button,
+                               self.reset_button, self.progress, self.speed]),
+                       self.kernel_notice, self.status, self.current_label, self.errors,
+                       self.clear_button])
 
     def _connect(self) -> None:
         """Buttons and widget observers, each wrapped so its errors are shown."""
         f, r = self.form, self._report
         actions = ((self.train_button, "Training", self.train),
+                   (self.continue_button, "Training", self.continue_training),
                    (self.stop_button, "Training", self.stop),
                    (self.reset_button, "Training", self.reset),
                    (f.load_button, "Data", self.load_data),
@@ -322,13 +343,45 @@ class Workbench:
         if self.busy:
             self._status(f"busy {self._job}: one run at a time; Stop it first", "warn")
             return False
+        self._stop_requested = False
+        name, *configs = self._new_run()
+        return self._start(f"training {name}", self._train_job, name, *configs)
+
+    def _new_run(self):
+        """A fresh run's name and configs from the widgets; resets the progress bar."""
         data, model, train = self.configs()
         self._counter += 1
         slug = re.sub(r"[^A-Za-z0-9]+", "-", data.dataset).strip("-")[-24:]
-        name = f"run{self._counter}-{model.arch}-{slug}"
-        self._stop_requested, self._chunks, self._visual_s = False, 0, 0.0
         self.progress.max, self.progress.value, self.speed.value = train.steps, 0, ""
-        return self._start(f"training {name}", self._train_job, name, data, model, train)
+        return f"run{self._counter}-{model.arch}-{slug}", data, model, train
+
+    def run_preset(self, name: str) -> bool:
+        """The Start tab's Run: apply preset ``name``, train it, show the Live tab."""
+        if self.busy:
+            self._status(f"busy {self._job}: one run at a time; Stop it first", "warn")
+            return False
+        self.apply_preset(name)
+        self.tabs.selected_index = TABS.index("Live")
+        return self.train()
+
+    def run_pair(self, first: str, second: str) -> bool:
+        """Train preset ``first`` then ``second`` (one job; Stop ends both), so Compare
+        shows the pair side by side."""
+        if self.busy:
+            self._status(f"busy {self._job}: one run at a time; Stop it first", "warn")
+            return False
+        self._stop_requested = False
+        self.tabs.selected_index = TABS.index("Live")
+        return self._start(f"training {first} then {second}", self._pair_job, first, second)
+
+    def _pair_job(self, *presets: str) -> None:
+        for preset in presets:
+            if self._stop_requested:
+                break
+            self.apply_preset(preset)
+            self._train_job(*self._new_run())
+        if not self._stop_requested:
+            self.tabs.selected_index = TABS.index("Compare")
 
     def _train_job(self, name, data_config, model_config, train_config) -> None:
         self._status(f"{name}: preparing data ...", "busy")
@@ -341,8 +394,40 @@ class Workbench:
                           observers=(self._observe, *self.observers))
         if self.form.fields["lr"].value != train_config.lr:  # moved while preparing
             trainer.set_lr(self.form.fields["lr"].value)
+        self.live.clear("")
+        self._fit(name, trainer)
+
+    def continue_training(self) -> bool:
+        """Train the current model for the 'steps' field's number of steps more (its own
+        data, model and schedule; the learning rate from the slider)."""
+        if self.busy:
+            self._status(f"busy {self._job}: one run at a time; Stop it first", "warn")
+            return False
+        if self.trainer is None:
+            self._status("no current model to continue: press Train first, or make a run "
+                         "current in Compare", "warn")
+            return False
+        trainer, more = self.trainer, int(self.form.fields["steps"].value)
+        trainer.config = trainer.config.replace(steps=trainer.step + more)
+        trainer.set_lr(self.form.fields["lr"].value)
+        if self._observe not in trainer.observers:
+            trainer.observers[:0] = [self._observe, *self.observers]
+        self._stop_requested = False
+        self.progress.max, self.progress.value = trainer.config.steps, trainer.step
+        return self._start(f"continuing {self.current_name}", self._fit, self.current_name,
+                           trainer)
+
+    def _fit(self, name: str, trainer: Trainer) -> None:
+        """Train ``trainer`` to its step budget with live views, then keep the run."""
         self._running, self._run_name = trainer, name
-        self.live.draw_curves(name, [])
+        trainer.chunk_seconds = CHUNK_S
+        self.live.draw_curves(name, trainer.history)
+        self._status(f"{name}: drawing the probe before step {trainer.step + 1} ...", "busy")
+        try:  # compiles the probe now, outside the drawing budget
+            self.live.refresh(trainer)
+        except Exception as err:  # noqa: BLE001 - shown; training goes on without it
+            self._report("Live view", err)
+        self.pacer.start()
         final, outcome = {}, "stopped"
         try:
             if not self._stop_requested:
@@ -371,21 +456,20 @@ class Workbench:
     def _on_chunk(self, trainer: Trainer, info: dict) -> None:
         if self._stop_requested:
             trainer.stop()
-        self._chunks += 1
         steps = trainer.config.steps
         left = trainer.elapsed / max(trainer.step, 1) * (steps - trainer.step)
         self.progress.value = min(trainer.step, steps)
         self.speed.value = f"{info['tokens_per_s']:,.0f} tokens/s, ~{left:.0f} s left"
         self._status(f"{self._run_name}: step {trainer.step}/{steps}, loss "
                      f"{info['loss']:.4f}", "busy")
-        share = self.visual_share
-        if share is not None and self._chunks > 1 and self._visual_s > share * trainer.elapsed:
+        pacer = self.pacer
+        if not pacer.allows(trainer.elapsed):
             return  # the figures have had their share of this run's time: skip a chunk
-        started = time.monotonic()
-        self.live.draw_curves(self._run_name, trainer.history)
-        if self._chunks % self.refresh_every == 0:
-            self.live.refresh(trainer)
-        self._visual_s += time.monotonic() - started
+        with pacer.drawing() as probe_due:
+            self.live.draw_curves(self._run_name, trainer.history)
+            if probe_due:
+                self.live.refresh(trainer)
+                pacer.probed(trainer.step)
 
     def _finish(self, name: str, trainer: Trainer, final: dict, outcome: str) -> None:
         """Keep the run, make its model current (if it trained), save it, tell."""
@@ -478,6 +562,7 @@ class Workbench:
             run.trainer = Trainer.resume(run.path)
         self._fill(run.data, run.model, run.train)
         self._set_current(name, run.trainer)
+        self.live.clear("")
         self._show_run(name, run.trainer)
         self._status(f"{name} is current", "ok")
         return True

@@ -8,8 +8,10 @@ they never run the model again.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -116,6 +118,8 @@ class TraceViews:
         self.gates_note, self.att_note = W.HTML(), W.HTML()
         self.trace, self.src, self.dec, self._syncing = None, [], None, False
         self._lock = threading.RLock()
+        self.unit_auto = True  # until the user moves the unit slider (observed first)
+        self.unit.observe(self._unit_moved, "value")
         for w in (self.part, self.layer, self.direction, self.unit, self.attention,
                   self.att_layer, self.head):
             w.observe(guarded(report, "selector", self._changed), "value")
@@ -131,8 +135,24 @@ class TraceViews:
 
     def clear(self, caption: str = "") -> None:
         """Forget the trace and hide the figures."""
-        self.trace, self.caption.value = None, caption
+        self.trace, self.caption.value, self.unit_auto = None, caption, True
         shown(self.body, False)
+
+    def _unit_moved(self, _change) -> None:
+        if not self._syncing:
+            self.unit_auto = False
+
+    def _pick_unit(self) -> None:
+        """While the user has not chosen one, show the unit whose activation varies most
+        over the probe's tokens: the informative one, not unit 0."""
+        if not self.unit_auto:
+            return
+        part, _ = self.part_trace()
+        hidden = np.asarray(part.hidden[min(self.layer.value, part.hidden.shape[0] - 1),
+                                        min(self.direction.value, part.hidden.shape[1] - 1),
+                                        0])[np.asarray(part.mask[0], bool)]
+        if hidden.shape[0] > 1:
+            self.unit.value = int(hidden.var(axis=0).argmax())
 
     def show(self, trace, src: list[str], dec: list[str] | None = None,
              attention: str | None = None) -> None:
@@ -167,6 +187,7 @@ class TraceViews:
             set_options(self.layer, [(str(i), i) for i in range(layers)])
             set_options(self.direction, [("forward", 0), ("backward", 1)][:directions])
             self.unit.max = units - 1
+            self._pick_unit()
             entries = attention_entries(self.trace, self.src, self.dec)
             set_options(self.attention, [(k, k) for k in entries] or [("(none)", "")])
             if attention in entries:
@@ -213,13 +234,37 @@ class TraceViews:
         self.attention_view.update(
             w, queries, keys, layer=pick.get(self.att_layer.value, self.att_layer.value),
             head=pick.get(self.head.value, self.head.value), title=self.attention.value,
-            query_label="output" if seq2seq else "query", key_label="source" if seq2seq
-            else "key")
+            query_label="decoder input" if seq2seq else "query",
+            key_label="source" if seq2seq else "key")
 
 
 # --- live -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Frame:
+    """One probe refresh: the trace (numpy, batch of 1) as it was at ``step``."""
+
+    step: int
+    trace: object
+    src: list[str]
+    dec: list[str] | None
+    caption: str
+
+
+def thin(frames: list[Frame], limit: int) -> list[Frame]:
+    """At most ``limit`` frames: drop every other one of the older half, so a long run
+    keeps its whole history at a coarser grain and its recent frames at full grain."""
+    if len(frames) <= limit:
+        return frames
+    half = len(frames) // 2
+    return frames[:half:2] + frames[half:]
+
+
 class LivePanel:
-    """The current run's curves and a probe's internals, refreshed while it trains."""
+    """The current run's curves and a probe's internals, refreshed while it trains; every
+    refresh is kept as a ``Frame`` that the replay slider shows again (training history of
+    the probe: watch the attention map form after the fact)."""
+
+    MAX_FRAMES = 200
 
     def __init__(self, report: Report):
         self.curves = CurvesView()
@@ -228,28 +273,123 @@ class LivePanel:
             value="", continuous_update=False, layout=W.Layout(width="95%"), style=STYLE,
             description="probe", placeholder="empty: the first validation example "
             "(seq2seq: 'source => target')")
-        self.widget = W.VBox([self.curves.fig, self.probe_text, self.views.widget])
-        self.name = None
+        self.frames: list[Frame] = []
+        self.replay = W.IntSlider(0, 0, 0, description="replay", readout=False,
+                                  layout=W.Layout(width="420px"),
+                                  style={"description_width": "70px"})
+        self.replay_label = W.HTML()
+        buttons = [("first", "fast-backward", lambda: 0),
+                   ("back", "step-backward", lambda: self.replay.value - 1),
+                   ("forward", "step-forward", lambda: self.replay.value + 1),
+                   ("latest", "fast-forward", lambda: self.replay.max)]
+        self.replay_buttons = {}
+        for name, icon, target in buttons:
+            b = W.Button(icon=icon, tooltip=f"{name} frame", layout=W.Layout(width="40px"))
+            b.add_class(f"wb-replay-{name}")
+            b.on_click(guarded(report, "Replay", lambda _, t=target: self.show_frame(t())))
+            self.replay_buttons[name] = b
+        self.replay.observe(guarded(report, "Replay", self._replayed), "value")
+        self.replay_box = W.HBox([self.replay, *self.replay_buttons.values(),
+                                  self.replay_label])
+        shown(self.replay_box, False)
+        self.widget = W.VBox([self.curves.fig, self.probe_text, self.replay_box,
+                              self.views.widget])
+        self.name, self._setting = None, False
+        self._lock = threading.RLock()
 
-    def clear(self) -> None:
-        self.name = None
-        self.curves.update({})
-        self.views.clear("<i>Reset: train a model to see its hidden states.</i>")
+    def _replayed(self, change) -> None:
+        if not self._setting:
+            self.show_frame(change["new"])
+
+    def clear(self, caption: str = "<i>Reset: train a model to see its hidden states.</i>"
+              ) -> None:
+        """Forget the curves, the frames and the trace (a new run starts)."""
+        with self._lock:
+            self.name, self.frames = None, []
+            self.curves.update({})
+            self.views.clear(caption)
+            shown(self.replay_box, False)
 
     def draw_curves(self, name: str, history: list[dict]) -> None:
         self.name = name
         self.curves.update({name: curves_of(history)})
 
-    def refresh(self, trainer) -> None:
-        """One eval-mode pass of the probe (one device-to-host copy); redraw the views."""
-        data = trainer.data
-        batch = probe_batch(data, self.probe_text.value)
-        logits, trace = analysis.probe(trainer.model, *model_inputs(batch))
-        src, dec = shown_tokens(data, batch)
-        caption = f"Probe at step {trainer.step}: {html.escape(' '.join(src)[:200])}"
-        if data.task == "classify":
-            p = np.exp(logits[0] - logits[0].max())
-            label = html.escape(data.label_names[int(p.argmax())])
-            caption += f" &rarr; <b>{label}</b> (p = {p.max() / p.sum():.2f})"
-        self.views.caption.value = caption
-        self.views.show(trace, src, dec)
+    def refresh(self, trainer) -> Frame:
+        """One eval-mode pass of the probe (one device-to-host copy): a new frame, shown
+        unless the user is replaying an older one."""
+        frame = probe_frame(trainer, self.probe_text.value)
+        with self._lock:
+            following = not self.frames or self.replay.value >= self.replay.max
+            self.frames = thin([*self.frames, frame], self.MAX_FRAMES)
+            shown(self.replay_box, len(self.frames) > 1)
+            self.replay.max = len(self.frames) - 1
+            self.show_frame(self.replay.max if following else self.replay.value)
+        return frame
+
+    def show_frame(self, index: int) -> None:
+        """Show frame ``index`` (clipped to the frames there are)."""
+        with self._lock:
+            if not self.frames:
+                return
+            index = max(0, min(int(index), len(self.frames) - 1))
+            frame = self.frames[index]
+            self._setting = True
+            try:
+                self.replay.value = index
+            finally:
+                self._setting = False
+            self.replay_label.value = (f"step {frame.step} &middot; frame {index + 1} of "
+                                       f"{len(self.frames)}")
+            self.views.caption.value = frame.caption
+            self.views.show(frame.trace, frame.src, frame.dec)
+
+
+def probe_frame(trainer, text: str = "") -> Frame:
+    """The probe (``text``, or the first validation example) through the current model."""
+    data = trainer.data
+    batch = probe_batch(data, text)
+    logits, trace = analysis.probe(trainer.model, *model_inputs(batch))
+    src, dec = shown_tokens(data, batch)
+    caption = f"Probe at step {trainer.step}: {html.escape(' '.join(src)[:200])}"
+    if data.task == "classify":
+        p = np.exp(logits[0] - logits[0].max())
+        label = html.escape(data.label_names[int(p.argmax())])
+        caption += f" &rarr; <b>{label}</b> (p = {p.max() / p.sum():.2f})"
+    return Frame(trainer.step, trace, src, dec, caption)
+
+
+class Pacer:
+    """When the Live view draws during a run. The curves are redrawn every chunk and the
+    probe every ``probe_s`` seconds of wall time (0: every chunk), but only while drawing
+    has cost at most ``share`` of the run's training time (None: no limit), so the live
+    figures never slow training by more than that. The first chunk always draws; the
+    probe's first pass, which compiles it, happens before training, outside the budget.
+    ``refreshes`` keeps (wall time, step) of each probe refresh, for tests and notes."""
+
+    def __init__(self, share: float | None, probe_s: float):
+        self.share, self.probe_s = share, max(0.0, float(probe_s))
+        self.start()
+
+    def start(self) -> None:
+        """A run begins: nothing drawn yet."""
+        self.spent, self.chunks = 0.0, 0
+        self.last_probe = time.monotonic()
+        self.refreshes: list[tuple[float, int]] = []
+
+    def allows(self, elapsed: float) -> bool:
+        """Counts a chunk; True while drawing is within its share of ``elapsed``."""
+        self.chunks += 1
+        return self.share is None or self.chunks == 1 or self.spent <= self.share * elapsed
+
+    @contextlib.contextmanager
+    def drawing(self):
+        """Time the drawing inside the block; yields whether the probe is due."""
+        started = time.monotonic()
+        try:
+            yield started - self.last_probe >= self.probe_s
+        finally:
+            self.spent += time.monotonic() - started
+
+    def probed(self, step: int) -> None:
+        self.last_probe = time.monotonic()
+        self.refreshes.append((self.last_probe, step))

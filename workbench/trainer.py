@@ -87,6 +87,11 @@ class Trainer:
         self.history: list[dict] = []
         self.observers: list[Observer] = list(observers)
         self.elapsed = 0.0
+        # Live views want a chunk every fraction of a second whatever the model's size:
+        # ``chunk_seconds`` (set by the app) shortens chunks of slow steps. Chunking never
+        # changes the result: the same steps, keys and evaluations run in the same order.
+        self.chunk_seconds: float | None = None
+        self._step_s: float | None = None  # seconds per step of the last chunk
         self._stop = threading.Event()
         self._batches = None
         self.mesh = mesh
@@ -155,6 +160,8 @@ class Trainer:
         if not (finite and np.isfinite(losses).all()):
             self._recover(snapshot, batches)
         seconds = time.perf_counter() - start
+        if self.history:  # a trainer's first chunk compiles the step: no step time
+            self._step_s = seconds / max(n, 1)
         self.elapsed += seconds
         tokens = sum(int(np.asarray(b["mask"]).sum()) for b in batches)
         record = {"kind": "train", "step": self.step, "loss": float(losses.mean()),
@@ -206,6 +213,8 @@ class Trainer:
         """Steps in the next chunk: at most ``chunk``, ending on validation steps."""
         c = self.config
         n = min(c.chunk, c.steps - self.step)
+        if self.chunk_seconds and self._step_s:
+            n = max(1, min(n, int(self.chunk_seconds / self._step_s)))
         return min(n, c.eval_every - self.step % c.eval_every) if c.eval_every else n
 
     def fit(self) -> dict:
