@@ -2,7 +2,7 @@
 #   make lab   - set up .venv and open JupyterLab on the quickstart notebook
 #   make test  - set up .venv with the dev extra and run the whole test suite
 # and a third way in:
-#   make voila - serve the quickstart as an app page (no code cells) with Voila
+#   make voila - serve the app alone (notebooks/app.ipynb: no code, no prose) with Voila
 # All are idempotent: the environment is (re)installed only when pyproject.toml changes.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -34,7 +34,7 @@ lab: install
 	$(BIN)/jupyter lab notebooks/00_quickstart.ipynb $(LAB_ARGS)
 
 voila: install
-	$(BIN)/voila notebooks/00_quickstart.ipynb $(VOILA_ARGS)
+	$(BIN)/voila notebooks/app.ipynb $(VOILA_ARGS)
 
 test: install-dev
 	$(BIN)/ruff check workbench tests notebooks benchmarks conftest.py
