@@ -89,14 +89,18 @@ def test_default_size_is_4000_train_and_500_validation():
     assert len(data.splits["validation"]["source"]) == 500
 
 
-@pytest.mark.parametrize("difficulty", [1, 3])
-def test_recall_label_is_the_first_token_after_a_gap_that_scales(difficulty):
-    data = load("recall", difficulty=difficulty, size=200)
+@pytest.mark.parametrize("difficulty", [1, 3, 6])
+def test_recall_label_is_the_first_token_after_a_gap_that_varies_and_scales(difficulty):
+    """Gaps of 5..10 * difficulty digits, every length drawn: a fixed gap would let a
+    network read the key off a fixed delay instead of holding it."""
+    data = load("recall", difficulty=difficulty, size=400)
+    gaps = []
     for row in rows(data):
         tokens = row["text"].split()
         assert tokens[0] == data.label_names[row["label"]] and tokens[-1] == "?"
-        assert len(tokens) == 10 * difficulty + 2
-        assert not set(tokens[1:]) & set(data.label_names)  # the key never reappears
+        assert set(tokens[1:-1]) <= set("0123456789")  # the key never reappears
+        gaps.append(len(tokens) - 2)
+    assert set(gaps) == set(range(5, 10 * difficulty + 1))
     assert len({row["label"] for row in rows(data)}) == 8
 
 

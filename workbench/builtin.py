@@ -74,14 +74,23 @@ def _prose(size: int | None) -> dict[str, dict[str, list]]:
 
 _KEYS = tuple("abcdefgh")
 _DISTRACTORS = tuple("0123456789")
+MIN_GAP = 5  # recall: the shortest gap; the longest is 10 * difficulty
 
 
 def _recall(rng: np.random.Generator, difficulty: int) -> Row:
-    """Key symbol, then 10 * difficulty digits, then '?': the label is the key, so the
-    model must carry one symbol across the whole gap. An Elman RNN's memory fades; an
-    LSTM's forget gate can hold it (watch the cell state stay flat)."""
+    """Key symbol, then 5..10 * difficulty digits (uniform; 5..10 at difficulty 1), then
+    '?': the label is the key, so the model must carry one symbol across the whole gap,
+    however long.
+
+    The gap's length varies on purpose. Over a fixed gap an Elman network (orthogonal
+    recurrence at the start) learns the task anyway: it can read the key from wherever
+    a fixed number of steps has carried it. When the gap varies it has to hold the key
+    still, which its tanh recurrence does for short gaps only, while an LSTM's forget
+    gate learns to keep it (watch the cell state stay flat) and the short gaps teach it
+    what to keep (presets lstm-recall / elman-recall, tests/test_demo_claim.py)."""
     label = int(rng.integers(len(_KEYS)))
-    noise = [_DISTRACTORS[i] for i in rng.integers(len(_DISTRACTORS), size=10 * difficulty)]
+    gap = int(rng.integers(MIN_GAP, 10 * difficulty + 1))
+    noise = [_DISTRACTORS[i] for i in rng.integers(len(_DISTRACTORS), size=gap)]
     return {"text": " ".join([_KEYS[label], *noise, "?"]), "label": label}
 
 
@@ -280,7 +289,7 @@ _BUILTINS: dict[str, _Builtin] = {
     "sentiment": _Builtin("classify", _sentiment, ("negative", "positive"), "Synthetic "
                           "movie/food/product sentences with negation, intensifiers and 'but'."),
     "recall": _Builtin("classify", _recall, _KEYS, "Synthetic: recall the first symbol (a-h) "
-                       "after 10 x difficulty distractor digits."),
+                       "after 5 to 10 x difficulty distractor digits."),
     "parity": _Builtin("classify", _parity, ("even", "odd"), "Synthetic: is the number of 1s "
                        "in a bit string even or odd?"),
     "counting": _Builtin("classify", _counting, ("a", "b"), "Synthetic: which of a / b occurs "
