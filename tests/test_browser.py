@@ -6,10 +6,14 @@ What they prove beyond the headless widget tests (``test_app.py``, which click b
 and read figure data in the kernel), in each front end:
 
 - the notebook runs (JupyterLab: every cell, no error output; Voila: no traceback on the
-  page) and the app and its figures render, with no uncaught error in the page (an
-  anywidget model that fails to load is one);
-- a figure updated after it was shown arrives with its data in a page opened later (the
-  notebook's loss curve in Voila);
+  page, and no notebook prose: the app alone) and the app and its figures render, with no
+  uncaught error in the page (an anywidget model that fails to load is one);
+- the app answers at once: Run All of the quickstart runs nothing heavy, so a Train click
+  is acknowledged within ``FIRST_CLICK_S`` of the notebook opening; a click while a cell
+  keeps the kernel busy is met by the notice that says so, and takes effect after;
+- the Live view is live: while a preset trains, the probe's caption ("Probe at step N")
+  advances at least 5 times, and the replay buttons show the earlier frames again;
+- the Start tab's Run trains a preset to its end;
 - a value typed into the steps box reaches the kernel (the run is set to 1,000,000
   steps, so only Stop can end it and the status must say "stopped at step N/1000000");
 - a click on Train reaches the training thread, and the figure updates it makes reach the
@@ -45,6 +49,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).parent.parent
 NOTEBOOK = ROOT / "notebooks" / "00_quickstart.ipynb"
+APP_NOTEBOOK = ROOT / "notebooks" / "app.ipynb"  # what Voila serves: the app alone
 SHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -53,6 +58,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 VIEWPORT = {"width": 1280, "height": 900}
 STEPS = 1_000_000  # more than any test waits for: only Stop can end the run
 SERVER_START_S, NOTEBOOK_RUN_S, TRAIN_S = 120, 600, 300
+FIRST_CLICK_S = 15  # the issue's promise: a Train click is taken within 15 s of opening
+PROBE_ADVANCES = 5  # distinct probe steps the Live view must show during one run
 # JupyterLab's app settings: no news popup, and every cell rendered (no windowing), so
 # the app's output exists in the DOM wherever the notebook is scrolled
 OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
@@ -88,10 +95,11 @@ def server_env(home: pathlib.Path) -> dict:
 
 
 def workdir(tmp_path: pathlib.Path) -> pathlib.Path:
-    """A folder holding a copy of the quickstart (its runs/ will be written there)."""
+    """A folder holding a copy of the notebooks served (their runs/ are written there)."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    shutil.copy(NOTEBOOK, folder / NOTEBOOK.name)
+    for notebook in (NOTEBOOK, APP_NOTEBOOK):
+        shutil.copy(notebook, folder / notebook.name)
     return folder
 
 
@@ -172,11 +180,11 @@ def lab_url(tmp_path):
 
 @pytest.fixture
 def voila_url(tmp_path):
-    """Voila serving a copy of the quickstart; yields the app page's URL. (Voila runs
-    no token by default and needs no flag as root.)"""
+    """Voila serving a copy of the app notebook (what ``make voila`` serves); yields the
+    app page's URL. (Voila runs no token by default and needs no flag as root.)"""
     require_chromium()
     folder, port = workdir(tmp_path), free_port()
-    cmd = [sys.executable, "-m", "voila", NOTEBOOK.name, "--no-browser", f"--port={port}",
+    cmd = [sys.executable, "-m", "voila", APP_NOTEBOOK.name, "--no-browser", f"--port={port}",
            "--Voila.ip=127.0.0.1", "--show_tracebacks=True"]
     base = f"http://127.0.0.1:{port}"
     with serve(cmd, folder, f"{base}/voila/static/voila.js"):
@@ -273,7 +281,7 @@ PLOTS_SUMMARY = """() => Array.from(document.querySelectorAll('.js-plotly-plot')
 CURVE_POINTS = f"""([least, app]) => {{
     const el = ({FIND_PLOT})('Training curves', app);
     if (!el) return false;
-    const n = el.data.filter(t => t.visible === true && / train loss$/.test(t.name || ''))
+    const n = el.data.filter(t => t.visible !== false && t.type === 'scatter')
         .reduce((sum, t) => sum + (t.x ? t.x.length : 0), 0);
     return n > least ? [n] : false;
 }}"""
@@ -298,40 +306,9 @@ def button(session: Session, description: str):
                                 has_text=re.compile(rf"^\s*{description}\s*$"))
 
 
-def check_notebook_figures(session: Session) -> None:
-    """The quickstart's own loss curve (trained before the page showed it, in Voila)
-    came through with its points, and no widget failed to load."""
-    session.wait(CURVE_POINTS, "the notebook's own loss curve to show its points", 60,
-                 [0, False])
+def check_no_uncaught(session: Session) -> None:
     if session.uncaught:
         session.fail(f"uncaught errors in the page: {session.uncaught[:3]}")
-
-
-def train_then_stop(session: Session) -> dict:
-    """Set a run too long to finish, Train, watch the Live tab fill in, then Stop; returns
-    what was seen. Screenshots: '-training' (viewport), '-app' (the whole Live tab)."""
-    page = session.page
-    session.click(widget_tab(session, "Training"), "the app's Training tab")
-    steps = page.locator(".widget-tab .widget-text",
-                         has=page.locator("label", has_text=re.compile("^steps$")))
-    steps.locator("input").fill(str(STEPS))
-    steps.locator("input").press("Enter")
-    session.click(widget_tab(session, "Live"), "the app's Live tab")
-    session.wait(CURVE_POINTS, "the Live tab's empty loss curves to show", 60, [-1, True])
-    session.click(button(session, "Train"), "the app's Train button")
-    [first] = session.wait(CURVE_POINTS, "the first points of the loss curve after Train",
-                           TRAIN_S, [0, True])
-    [grown] = session.wait(CURVE_POINTS, f"the loss curve to grow beyond {first} points",
-                           TRAIN_S, [first, True])
-    heat = session.wait(HEATMAP, "the hidden-state heatmap of the probe to render", TRAIN_S)
-    shoot_app(session)
-    session.click(button(session, "Stop"), "the app's Stop button")
-    session.wait_visible(page.get_by_text(re.compile(rf"stopped at step \d+/{STEPS}\b")),
-                         f"the status to say the run stopped at step N/{STEPS}", TRAIN_S)
-    session.shot("stopped")
-    if session.uncaught:
-        session.fail(f"uncaught errors in the page: {session.uncaught[:3]}")
-    return {"first": first, "grown": grown, "heatmap": heat}
 
 
 def shoot_app(session: Session) -> None:
@@ -381,26 +358,118 @@ def run_all_cells_in_lab(session: Session, url: str) -> int:
     return cells
 
 
-def test_quickstart_app_trains_and_stops_in_jupyterlab(session, lab_url):
-    assert run_all_cells_in_lab(session, lab_url) >= 5
-    check_notebook_figures(session)
-    seen = train_then_stop(session)
-    assert seen["grown"] > seen["first"] > 0
-    assert seen["heatmap"][0] > 1 and seen["heatmap"][1] > 1
+# The probe steps the Live view's caption has shown so far (polled by `watch_probe`).
+PROBE_STEPS = r"""() => {
+    const m = document.body.innerText.match(/Probe at step (\d+)/);
+    return m ? Number(m[1]) : null;
+}"""
+STATUS_TEXT = "() => document.body.innerText"
+
+
+def status_says(session: Session, pattern: str, what: str, timeout_s: float) -> None:
+    session.wait_visible(session.page.get_by_text(re.compile(pattern)), what, timeout_s)
+
+
+def watch_probe(session: Session, seconds: float) -> list[int]:
+    """The distinct probe steps the Live tab showed, in order, over ``seconds``."""
+    seen, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline and len(seen) < 3 * PROBE_ADVANCES:
+        step = session.page.evaluate(PROBE_STEPS)
+        if step is not None and (not seen or step != seen[-1]):
+            seen.append(step)
+        time.sleep(0.25)
+    return seen
+
+
+def train_preset_live(session: Session, preset: str) -> list[int]:
+    """Apply ``preset`` in the Training tab, make its run too long to end, Train, and
+    watch the Live tab's probe advance; then Stop and replay the first frames. Returns the
+    probe steps seen. Screenshots: '-training', '-app' (for the README), '-replay'."""
+    page = session.page
+    session.click(widget_tab(session, "Training"), "the app's Training tab")
+    page.locator(".widget-tab .widget-dropdown", has=page.locator(
+        "label", has_text=re.compile("^preset$"))).locator("select").select_option(preset)
+    steps = page.locator(".widget-tab .widget-text",
+                         has=page.locator("label", has_text=re.compile("^steps$")))
+    steps.locator("input").fill(str(STEPS))
+    steps.locator("input").press("Enter")
+    session.click(widget_tab(session, "Live"), "the app's Live tab")
+    session.click(button(session, "Train"), "the app's Train button")
+    [first] = session.wait(CURVE_POINTS, "the first points of the loss curve after Train",
+                           TRAIN_S, [0, True])
+    session.wait(CURVE_POINTS, f"the loss curve to grow beyond {first} points", TRAIN_S,
+                 [first, True])
+    seen = watch_probe(session, 60)
+    session.wait(HEATMAP, "the hidden-state heatmap of the probe to render", TRAIN_S)
+    shoot_app(session)
+    session.click(button(session, "Stop"), "the app's Stop button")
+    status_says(session, rf"stopped at step \d+/{STEPS}\b",
+                f"the status to say the run stopped at step N/{STEPS}", TRAIN_S)
+    if len(seen) < PROBE_ADVANCES or seen != sorted(seen):
+        session.fail(f"the probe should advance {PROBE_ADVANCES} times while training; "
+                     f"its caption showed steps {seen}")
+    page.locator("button.wb-replay-first").click()
+    session.wait("() => /Probe at step 0:/.test(document.body.innerText)",
+                 "the replay's first frame (step 0) to show", 30)
+    page.locator("button.wb-replay-forward").click()
+    second = session.wait("() => { const m = document.body.innerText.match("
+                          "/Probe at step (\\d+):/); return m && Number(m[1]) > 0 "
+                          "? Number(m[1]) : false; }", "the replay's second frame", 30)
+    session.shot("replay")
+    check_no_uncaught(session)
+    return [*seen, second]
+
+
+def test_quickstart_app_answers_at_once_and_shows_training_live_in_jupyterlab(session,
+                                                                                lab_url):
+    opened = time.monotonic()
+    run_all_cells_in_lab(session, lab_url)
+    ran = time.monotonic() - opened
+    session.click(button(session, "Train"), "the app's Train button", FIRST_CLICK_S)
+    status_says(session, r"run1-\S+: (preparing|building|drawing|step)|background compile",
+                "the status to acknowledge the Train click", 60)
+    taken = time.monotonic() - opened
+    print(f"quickstart ran all cells in {ran:.1f} s; Train click acknowledged {taken:.1f} s "
+          f"after it opened (load average {os.getloadavg()[0]:.1f})")
+    status_says(session, r"run1-\S+ finished", "the first (smoke-size) run to finish", TRAIN_S)
+    seen = train_preset_live(session, "attention-reverse")
+    print(f"probe steps seen while training: {seen}")
+    assert taken < FIRST_CLICK_S, f"the first Train click took {taken:.1f} s"
+
+
+def test_a_click_while_a_cell_runs_is_met_by_the_busy_notice_in_jupyterlab(session,
+                                                                             lab_url):
+    """A click while a cell keeps the kernel busy is met by the notice, which goes away
+    (and the click takes effect) once the kernel is free again. (A fresh kernel: once the
+    app has trained, ipykernel answers widget messages even while a cell runs.)"""
+    run_all_cells_in_lab(session, lab_url)
+    session.page.evaluate(f"""() => {{ ({NOTEBOOK_JS}).sessionContext.session.kernel
+        .requestExecute({{code: 'import time; time.sleep(10)'}}); return true; }}""")
+    session.wait(f"() => ({NOTEBOOK_JS}).sessionContext.kernelDisplayStatus === 'busy'",
+                 "the kernel to run the sleeping cell", 10)
+    if session.page.get_by_text("has not answered your click").count():
+        session.fail("the busy-kernel notice shows before any click during the busy cell")
+    session.click(widget_tab(session, "Start"), "the app's Start tab")
+    session.page.locator("button.wb-start-run").first.click()
+    session.wait("() => document.body.innerText.includes('has not answered your click')",
+                 "the busy-kernel notice after a click during a running cell", 10)
+    session.shot("kernel-busy")
+    session.wait("() => !document.body.innerText.includes('has not answered your click')",
+                 "the notice to clear once the cell finished", 60)
+    status_says(session, r"run1-\S+ finished", "the Start tab's preset run to finish", TRAIN_S)
+    check_no_uncaught(session)
 
 
 # --- Voila -----------------------------------------------------------------------------------
-def test_quickstart_app_trains_and_stops_in_voila(session, voila_url):
-    # Voila runs every cell before it sends the page; tracebacks are shown in it
+def test_app_alone_in_voila_trains_a_preset_live(session, voila_url):
+    # Voila runs the notebook before it sends the page; tracebacks are shown in it
     session.page.goto(voila_url, wait_until="commit", timeout=NOTEBOOK_RUN_S * 1000)
-    session.wait_visible(button(session, "Train"),
-                         "Voila to run the quickstart and show the app", NOTEBOOK_RUN_S)
+    session.wait_visible(button(session, "Train"), "Voila to show the app", NOTEBOOK_RUN_S)
     if session.page.get_by_text("Traceback (most recent call last)").count():
-        session.fail("a quickstart cell raised (its traceback is on the page)")
-    check_notebook_figures(session)
-    seen = train_then_stop(session)
-    assert seen["grown"] > seen["first"] > 0
-    assert seen["heatmap"][0] > 1 and seen["heatmap"][1] > 1
+        session.fail("the app notebook raised (its traceback is on the page)")
+    assert session.page.locator(".jp-MarkdownOutput, .jp-RenderedMarkdown").count() == 0
+    seen = train_preset_live(session, "lstm-recall")
+    assert len(seen) > PROBE_ADVANCES
 
 
 # --- what a page opened later receives (no browser needed) ----------------------------------

@@ -522,6 +522,7 @@ class Workbench:
 
     def _set_current(self, name: str, trainer: Trainer) -> None:
         self.trainer, self.current_name = trainer, name
+        self.inspect_panel.model_changed()
         self._show_data(trainer.data)
         self.current_label.value = (f"current model: <b>{name}</b> at step {trainer.step} "
                                     "(Inspect uses it)")
@@ -543,6 +544,7 @@ class Workbench:
             self._status("Stop the run first: Reset forgets the current model", "warn")
             return False
         self.trainer = self.current_name = None
+        self.inspect_panel.model_changed()
         self.progress.value, self.speed.value = 0, ""
         self.live.clear()
         self.current_label.value = "<i>no current model</i>"

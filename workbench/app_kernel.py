@@ -50,8 +50,9 @@ function render({ model, el }) {
 export default { render };
 """
 
-MESSAGE = ("The Python kernel is busy (a notebook cell is running), so your click waits: it "
-           "takes effect when that cell finishes. Interrupt the kernel to act at once.")
+MESSAGE = ("The Python kernel has not answered your click yet: it is busy (a notebook cell "
+           "is running, or the app is compiling a model). The click takes effect as soon as "
+           "it is free; interrupt the kernel to stop a long cell.")
 
 
 class KernelNotice(anywidget.AnyWidget):
@@ -59,7 +60,7 @@ class KernelNotice(anywidget.AnyWidget):
     container's clicks and changes."""
 
     _esm = ESM
-    wait_ms = traitlets.Int(1500).tag(sync=True)
+    wait_ms = traitlets.Int(2000).tag(sync=True)
     message = traitlets.Unicode(MESSAGE).tag(sync=True)
 
     def __init__(self, **kwargs):

@@ -104,6 +104,8 @@ def attention_entries(trace, src: list[str], dec: list[str] | None) -> dict:
 class TraceViews:
     """Hidden states, gates and attention of one probe, with selectors that re-slice."""
 
+    dec_label = "decoder input"  # the rows of a cross-attention map (Inspect: "output")
+
     def __init__(self, report: Report, title: str = ""):
         self.hidden_view, self.gates_view, self.attention_view = (
             HiddenView(), GatesView(), AttentionView())
@@ -234,7 +236,7 @@ class TraceViews:
         self.attention_view.update(
             w, queries, keys, layer=pick.get(self.att_layer.value, self.att_layer.value),
             head=pick.get(self.head.value, self.head.value), title=self.attention.value,
-            query_label="decoder input" if seq2seq else "query",
+            query_label=self.dec_label if seq2seq else "query",
             key_label="source" if seq2seq else "key")
 
 
