@@ -85,9 +85,10 @@ def _recall(rng: np.random.Generator, difficulty: int) -> Row:
     The gap's length varies on purpose. Over a fixed gap an Elman network (orthogonal
     recurrence at the start) learns the task anyway: it can read the key from wherever
     a fixed number of steps has carried it. When the gap varies it has to hold the key
-    still, which its tanh recurrence does for short gaps only, while an LSTM's forget
-    gate learns to keep it (watch the cell state stay flat) and the short gaps teach it
-    what to keep (presets lstm-recall / elman-recall, tests/test_demo_claim.py)."""
+    still: an LSTM's forget gate learns to (watch the cell state stay flat), the short
+    gaps teaching it what to keep, while an Elman network holds only a coarse version,
+    two to four groups of keys it cannot tell apart, at every gap length (presets
+    lstm-recall / elman-recall, tests/test_demo_claim.py)."""
     label = int(rng.integers(len(_KEYS)))
     gap = int(rng.integers(MIN_GAP, 10 * difficulty + 1))
     noise = [_DISTRACTORS[i] for i in rng.integers(len(_DISTRACTORS), size=gap)]

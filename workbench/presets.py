@@ -43,7 +43,7 @@ def _recall(arch: str, pair: str, shows: str, idea: str) -> Preset:
         f"{arch}-recall", shows,
         ModelConfig(arch=arch, task="classify", hidden=64, embed=32),
         DataConfig(dataset="recall", difficulty=6, max_len=64, batch_size=32),
-        TrainConfig(steps=1500, lr=3e-3, eval_every=250),
+        TrainConfig(steps=1000, lr=3e-3, eval_every=200),
         idea=idea, runtime_s=60.0, pair=pair)
 
 
@@ -51,15 +51,16 @@ DEMOS = [
     _recall("lstm", "elman-recall",
             "LSTM remembers: recall the first symbol (a-h) after 5 to 60 distractor digits, "
             "the gap's length varying. The forget gate (bias 1 at start) learns to hold the "
-            "key, and the short gaps teach it which symbol to hold: 100% on seeds 0-4 within "
-            "750 steps. Run it beside elman-recall.",
+            "key, and the short gaps teach it which symbol to hold: 100% on seeds 0-9 by "
+            "step 800. Run it beside elman-recall.",
             "An LSTM's gates hold one symbol across a long, varying gap"),
     _recall("elman", "lstm-recall",
             "Elman forgets: the same task, width and budget as lstm-recall. Its tanh "
-            "recurrence holds the key over short gaps only, so it stalls at 25-55% (chance "
+            "recurrence holds only a coarse memory of the key, two to four groups of keys "
+            "it cannot tell apart, at every gap length, so it stalls at 22-57% (chance "
             "12.5%). Over a fixed gap it would succeed, reading the key off a fixed delay; "
             "the varying gap is what asks it to remember.",
-            "A tanh RNN keeps a symbol over short gaps, loses it over long ones"),
+            "A tanh RNN keeps only part of a symbol across a long, varying gap"),
     Preset("attention-reverse",
            "Attention learns to reverse: GRU encoder-decoder with dot-product attention; "
            "the alignment map turns anti-diagonal within a few hundred steps.",
