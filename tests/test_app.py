@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from workbench import analysis, app
+from workbench import analysis, app, data
 from workbench import train as wt
 from workbench.app_html import histogram_html
 from workbench.app_setup import SMOKE_STEPS
@@ -151,9 +151,10 @@ def test_selectors_reslice_without_running_the_model(tmp_path):
     views, probes = wb.live.views, analysis.TRACE_COUNT["probe"]
     assert views.layer.layout.display != "none" and views.part.layout.display == "none"
     before = np.asarray(views.hidden_view.fig.data[1].y).copy()
-    views.unit.value = 3
+    other = (views.unit.value + 1) % (views.unit.max + 1)  # the default is the busiest unit
+    views.unit.value = other
     assert not np.allclose(np.asarray(views.hidden_view.fig.data[1].y), before)
-    assert views.hidden_view.unit == 3 and analysis.TRACE_COUNT["probe"] == probes
+    assert views.hidden_view.unit == other and analysis.TRACE_COUNT["probe"] == probes
 
 
 def test_bad_dataset_id_is_named_and_the_model_is_kept(tmp_path):
@@ -206,7 +207,8 @@ def test_callback_exceptions_land_in_the_error_output(tmp_path, monkeypatch):
 def test_inspect_a_classifier(tmp_path):
     wb = workbench(tmp_path)
     wb.inspect_panel.run_button.click()
-    assert "no model yet" in wb.error_messages[-1]
+    assert "train a model or make a run current in Compare first" in \
+        wb.inspect_panel.note.value
     train(wb)
     wb.inspect_panel.text.value = "the soup was not good"
     wb.inspect_panel.run_button.click()
@@ -219,8 +221,7 @@ def test_inspect_a_classifier(tmp_path):
     wb.inspect_panel.pattern.value = r"\bnot\b"
     wb.inspect_panel.search_button.click()
     assert list(wb.inspect_panel.neurons.fig.data[1].z[0]) == [0, 0, 0, 1, 0]
-    assert wb.error_messages == ["Inspect: RuntimeError: no model yet: train one (or reload "
-                                 "a run in Compare) first"]
+    assert wb.error_messages == []
 
 
 def test_a_preset_fills_every_widget():
@@ -266,7 +267,7 @@ def test_setup_json_round_trips(tmp_path):
     assert wb.load_setup_json(text)
     assert {name: w.value for name, w in wb.form.fields.items()} == before
     assert not wb.load_setup_json('{"workbench_setup": 1, "model": {"colour": 1}}')
-    assert "ModelConfig has no field colour" in wb.error_messages[-1]
+    assert "ModelConfig has no field 'colour'" in wb.error_messages[-1]
     assert not wb.load_setup_json("not json")
     assert {name: w.value for name, w in wb.form.fields.items()} == before
 
@@ -280,8 +281,8 @@ def test_only_the_app_modules_import_ipywidgets_and_none_imports_plotly():
         imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
                      if isinstance(node, ast.ImportFrom) and node.level == 0}
         widgets = path.stem.startswith("app") and path.stem != "app_html"
-        assert ("ipywidgets" in imported) == widgets, path.name
-        assert "plotly" not in imported or path.stem in ("plots", "plots_model"), path.name
+        assert bool({"ipywidgets", "anywidget"} & imported) == widgets, path.name
+        assert "plotly" not in imported or path.stem.startswith("plots"), path.name
 
 
 def test_offline_a_hub_preset_runs_on_its_stand_in_and_says_so(monkeypatch):
@@ -291,6 +292,7 @@ def test_offline_a_hub_preset_runs_on_its_stand_in_and_says_so(monkeypatch):
     assert wb.dataset.value == "sentiment" and wb.arch.value == "gru" and wb.bidirectional.value
     assert "Offline" in wb.form.preset_info.value and "trec" in wb.form.preset_info.value
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(data, "_hub_reachable", lambda: True)  # online, without a network
     wb.preset.value = "default"
     wb.preset.value = "bigru-trec"
     assert wb.dataset.value == "trec" and "Offline" not in wb.form.preset_info.value

@@ -143,8 +143,8 @@ def test_explicit_columns_override_detection():
 
 @pytest.mark.parametrize("kwargs, pattern", [
     (dict(text="missing"), r"column 'missing' does not exist; the columns are .*title"),
-    (dict(), r"several columns could be the text \(title, body\).*--text-column"),
-    (dict(text="score"), r"column 'score' holds int64 values, not strings"),
+    (dict(), r"several columns could be the text \(title, body\).*text_column="),
+    (dict(text="score"), r"column 'score' holds int64 values, not text"),
 ])
 def test_bad_column_choices_list_what_exists(kwargs, pattern):
     features = _features(title=S, body=S, score=INT, label=datasets.ClassLabel(names=["a"]))

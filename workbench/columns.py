@@ -2,26 +2,37 @@
 Hugging Face dataset's features.
 
 - a translation pair (``Translation`` or a dict of strings) or source/target text -> seq2seq
-- per-token tags (a list of class labels) beside a list of words               -> tag
-- a class label (``ClassLabel``, or an int/string column named like a label)   -> classify
+- per-word tags (a list of class labels, ints, or strings in a column named like tags)
+  beside a list of words                                                       -> tag
+- a class label (``ClassLabel``, or a column named like a label, of any scalar type:
+  its values are checked later, in ``rows``)                                     -> classify
 - text alone                                                                     -> lm
 
-Any column can be named explicitly; a name that does not exist, or a choice that is
-ambiguous, raises ``DataError`` listing the columns there are.
+Detection never drops a column the user's names imply: a column named like a label makes
+the task ``classify`` whatever its type (bad values are then named, not ignored), and
+text beside an unnamed numeric column is ambiguous, so it asks (an error naming the
+choices). Any column can be named explicitly; a name that does not exist, or a choice
+that is ambiguous, raises ``DataError`` listing the columns there are. Messages name the
+settings as the app and the CLI both know them (``label_column='...'``, ``task='lm'``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import datasets
 from datasets import ClassLabel, Features, List, Sequence, Translation, Value
 
 TEXT_NAMES = ("text", "sentence", "content", "review", "document", "question", "tokens",
               "words", "source", "src", "input", "prompt")
 LABEL_NAMES = ("label", "labels", "coarse_label", "category", "class", "sentiment", "intent",
                "topic", "ner_tags", "tags")
+TAG_NAMES = ("ner_tags", "tags", "labels", "label", "ner", "pos", "pos_tags", "chunk_tags")
+ID_NAMES = ("id", "idx", "index", "uid", "guid", "key", "row", "unnamed: 0",
+            "__index_level_0__")
 PAIRS = (("source", "target"), ("src", "tgt"), ("input", "output"), ("question", "answer"),
          ("en", "de"), ("en", "fr"), ("de", "en"), ("fr", "en"))
+_JSON = getattr(datasets, "Json", None)  # mixed-type JSON columns (datasets >= 4)
 
 
 class DataError(ValueError):
@@ -41,12 +52,34 @@ class Columns:
     label_names: tuple[str, ...] | None = None
 
 
+def setting(field: str, value=None) -> str:
+    """A setting in words both the app's panels and the CLI use:
+    ``"the label column (label_column='stars')"``."""
+    words = {"text_column": "text column", "label_column": "label column",
+             "target_column": "target column", "task": "task", "max_len": "max_len",
+             "data_files": "data files"}.get(field, field)
+    return f"the {words} ({field}={'...' if value is None else repr(value)})"
+
+
 def _is_string(f) -> bool:
     return isinstance(f, Value) and f.dtype in ("string", "large_string")
 
 
+def _is_json(f) -> bool:
+    return _JSON is not None and isinstance(f, _JSON)
+
+
 def _is_int(f) -> bool:
     return isinstance(f, Value) and f.dtype.startswith(("int", "uint"))
+
+
+def _is_number(f) -> bool:
+    """int, float or bool values (what a CSV label column with blanks or decimals is)."""
+    return isinstance(f, Value) and f.dtype.startswith(("int", "uint", "float", "bool"))
+
+
+def _is_scalar_label(f) -> bool:
+    return isinstance(f, ClassLabel) or _is_number(f) or _is_string(f) or _is_json(f)
 
 
 def _inner(f):
@@ -62,6 +95,22 @@ def _is_tag_list(f) -> bool:
     return isinstance(inner, ClassLabel) or _is_int(inner)
 
 
+def _tag_named(name: str) -> bool:
+    low = name.lower()
+    return low in TAG_NAMES or low.endswith(("_tags", "_labels"))
+
+
+def _tag_columns(features: Features) -> list[str]:
+    """Per-word tag columns: lists of class labels or ints, or lists of strings in a
+    column named like tags (CoNLL-style JSON: ``"tags": ["B-PER", "O"]``)."""
+    return [n for n, f in features.items()
+            if _is_tag_list(f) or (_is_word_list(f) and _tag_named(n))]
+
+
+def _word_columns(features: Features, tags: list[str]) -> list[str]:
+    return [n for n, f in features.items() if _is_word_list(f) and n not in tags]
+
+
 def _string_columns(features: Features) -> list[str]:
     """String columns, with translation dicts flattened to ``'col.lang'``."""
     out = []
@@ -75,6 +124,13 @@ def _string_columns(features: Features) -> list[str]:
     return out
 
 
+def _text_columns(features: Features) -> list[str]:
+    """Columns that can hold one text per row: strings, and mixed (JSON) columns named
+    like text, whose cells are checked row by row."""
+    return _string_columns(features) + [n for n, f in features.items()
+                                        if _is_json(f) and n.lower() in TEXT_NAMES]
+
+
 def feature_of(features: Features, column: str):
     """The feature of ``column``; ``'a.b'`` looks inside dict/translation column ``a``."""
     if column in features:
@@ -86,7 +142,7 @@ def feature_of(features: Features, column: str):
     raise DataError(f"column {column!r} does not exist; the columns are {', '.join(names)}")
 
 
-def _pick(candidates: list[str], preferred: tuple[str, ...], what: str, flag: str,
+def _pick(candidates: list[str], preferred: tuple[str, ...], what: str, field: str,
           features: Features) -> str:
     if len(candidates) == 1:
         return candidates[0]
@@ -95,9 +151,9 @@ def _pick(candidates: list[str], preferred: tuple[str, ...], what: str, flag: st
             return name
     if not candidates:
         raise DataError(f"no {what} column found; the columns are {', '.join(features)} "
-                        f"({_describe(features)}); name one with {flag}")
+                        f"({_describe(features)}); set {setting(field)}")
     raise DataError(f"several columns could be the {what} ({', '.join(candidates)}); "
-                    f"choose one with {flag}")
+                    f"choose one: set {setting(field, candidates[0])}")
 
 
 def _describe(features: Features) -> str:
@@ -116,18 +172,36 @@ def _infer_task(features: Features, label: str | None, target: str | None) -> st
     if any(a in strings and b in strings for a, b in PAIRS):
         return "seq2seq"
     if label is not None:
-        return "tag" if _is_tag_list(feature_of(features, label)) else "classify"
-    words = [n for n, f in features.items() if _is_word_list(f)]
-    if words and any(_is_tag_list(f) for f in features.values()):
+        return "tag" if _inner(feature_of(features, label)) is not None else "classify"
+    tags = _tag_columns(features)
+    if tags and _word_columns(features, tags):
         return "tag"
     if any(isinstance(f, ClassLabel) for f in features.values()):
         return "classify"
-    if any(n in LABEL_NAMES and (_is_int(f) or _is_string(f)) for n, f in features.items()):
+    if any(n in LABEL_NAMES and _is_scalar_label(f) for n, f in features.items()):
         return "classify"
-    if strings:
+    listed = [n for n in tags if n in LABEL_NAMES or _tag_named(n)]
+    if listed:
+        raise DataError(
+            f"column {listed[0]!r} holds a list of labels per row, but no column holds "
+            f"lists of words ({_describe(features)}). For per-word tags give each row's "
+            "words as a list too (e.g. \"tokens\": [\"John\", \"runs\"]) and set "
+            f"{setting('task', 'tag')}; several labels per text (multi-label) is not "
+            "supported")
+    texts = _text_columns(features)
+    if texts:
+        numbers = [n for n, f in features.items()
+                   if _is_number(f) and n.lower() not in ID_NAMES]
+        if numbers:
+            raise DataError(
+                f"cannot tell the task: {', '.join(map(repr, texts))} "
+                f"{'holds' if len(texts) == 1 else 'hold'} text and "
+                f"{', '.join(map(repr, numbers))} could be its label. To classify, set "
+                f"{setting('label_column', numbers[0])}; to model the text alone, set "
+                f"{setting('task', 'lm')}")
         return "lm"
     raise DataError(f"cannot tell the task from the columns ({_describe(features)}); "
-                    "name the text column and the task")
+                    f"set {setting('text_column')} and {setting('task')}")
 
 
 def detect_columns(features: Features, task: str | None = None, text: str | None = None,
@@ -139,45 +213,79 @@ def detect_columns(features: Features, task: str | None = None, text: str | None
     columns = _detect(features, task or _infer_task(features, label, target), text, label,
                       target)
     _check_text(features, columns)
+    _check_label(features, columns)
     return columns
 
 
 def _check_text(features: Features, columns: Columns) -> None:
     """The text columns must hold text (word lists, for tagging)."""
-    wanted = _is_word_list if columns.task == "tag" else _is_string
-    for column in filter(None, (columns.text, columns.target)):
+    tag = columns.task == "tag"
+    for field, column in (("text_column", columns.text), ("target_column", columns.target)):
+        if column is None:
+            continue
         f = feature_of(features, column)
-        if not wanted(f):
-            kind = "lists of words" if columns.task == "tag" else "strings"
+        if not (_is_word_list(f) if tag else _is_string(f) or _is_json(f)):
+            kind = "lists of words" if tag else "text"
+            options = (_word_columns(features, []) if tag else _text_columns(features))
             raise DataError(f"column {column!r} holds {_kind(f)}, not {kind}; choose a text "
-                            f"column with --text-column (string columns: "
-                            f"{', '.join(_string_columns(features)) or 'none'})")
+                            f"column: set {setting(field)} (columns of {kind}: "
+                            f"{', '.join(options) or 'none'})")
+
+
+def _check_label(features: Features, columns: Columns) -> None:
+    """A class label is one value per row; a tag column is a list per row."""
+    if columns.label is None:
+        return
+    if columns.label in (columns.text, columns.target):
+        raise DataError(f"column {columns.label!r} cannot be both the text and the label; "
+                        f"set {setting('label_column')} to another column")
+    f = feature_of(features, columns.label)
+    if columns.task == "classify" and not _is_scalar_label(f):
+        raise DataError(
+            f"column {columns.label!r} holds {_kind(f)}, but a class label is one value per "
+            f"row; for one tag per word set {setting('task', 'tag')}, or choose another "
+            f"column: set {setting('label_column')}")
+    if columns.task == "tag" and _inner(f) is None:
+        raise DataError(
+            f"column {columns.label!r} holds {_kind(f)}, but tagging needs a list of tags "
+            f"per row (one per word); for one label per text set {setting('task', 'classify')}")
 
 
 def _kind(f) -> str:
-    return f"{f.dtype} values" if isinstance(f, Value) else type(f).__name__
+    if isinstance(f, Value):
+        return f"{f.dtype} values"
+    if isinstance(f, ClassLabel):
+        return "class labels"
+    if _is_json(f):
+        return "mixed values (Json)"
+    if _inner(f) is not None:
+        return f"lists of {_kind(_inner(f))}"
+    return type(f).__name__
 
 
 def _detect(features: Features, task: str, text, label, target) -> Columns:
-    strings = _string_columns(features)
     if task == "seq2seq":
-        return _seq2seq_columns(features, strings, text, target)
+        return _seq2seq_columns(features, _string_columns(features), text, target)
     if task == "tag":
-        tags = [n for n, f in features.items() if _is_tag_list(f)]
-        label = label or _pick(tags, ("ner_tags", "tags"), "tag", "--label-column", features)
-        words = [n for n, f in features.items() if _is_word_list(f)]
-        text = text or _pick(words, ("tokens", "words"), "word-list", "--text-column",
+        tags = _tag_columns(features)
+        label = label or _pick(tags, ("ner_tags", "tags"), "tag", "label_column", features)
+        words = _word_columns(features, [label])
+        text = text or _pick(words, ("tokens", "words"), "word-list", "text_column",
                              features)
         return Columns("tag", text, label, None, _label_names(features[label]))
+    texts = _text_columns(features)
     if task == "classify":
         if label is None:
             classes = [n for n, f in features.items() if isinstance(f, ClassLabel)]
             named = [n for n in LABEL_NAMES if n in features]
-            label = _pick(classes or named, LABEL_NAMES, "label", "--label-column", features)
-        texts = [s for s in strings if s != label]
-        text = text or _pick(texts, TEXT_NAMES, "text", "--text-column", features)
+            numbers = [n for n, f in features.items()
+                       if _is_number(f) and n.lower() not in ID_NAMES and n != text]
+            label = _pick(classes or named or numbers, LABEL_NAMES, "label", "label_column",
+                          features)
+        texts = [s for s in texts if s != label]
+        text = text or _pick(texts, TEXT_NAMES, "text", "text_column", features)
         return Columns("classify", text, label, None, _label_names(features[label]))
-    text = text or _pick(strings, TEXT_NAMES, "text", "--text-column", features)
+    text = text or _pick(texts, TEXT_NAMES, "text", "text_column", features)
     return Columns("lm", text)
 
 
@@ -190,8 +298,10 @@ def _seq2seq_columns(features, strings, source, target) -> Columns:
         if pair is None and len(strings) == 2:
             pair = (strings[0], strings[1])
         if pair is None:
-            raise DataError(f"cannot tell source from target among {', '.join(strings)}; "
-                            "name them with --text-column and --target-column")
+            raise DataError(f"cannot tell source from target among "
+                            f"{', '.join(strings) or 'no text columns'}; set "
+                            f"{setting('text_column')} (the source) and "
+                            f"{setting('target_column')}")
         source, target = source or pair[0], target or pair[1]
     return Columns("seq2seq", source, None, target)
 

@@ -33,13 +33,21 @@ def label_ids(values: list, columns: Columns) -> list[int]:
     anything outside the names is an error that names the value."""
     names = columns.label_names
     index = {n: i for i, n in enumerate(names)}
-    out = []
+    out, bad = [], []
     for value in values:
         i = index.get(value, -2) if isinstance(value, str) else value
-        if not isinstance(i, int | np.integer) or not 0 <= i < len(names):
-            raise DataError(f"label {value!r} in column {columns.label!r} is not one of the "
-                            f"{len(names)} labels ({', '.join(names[:10])}); fix or drop it")
+        if isinstance(i, bool) or not isinstance(i, int | np.integer) or not 0 <= i < len(names):
+            bad.append(value)
+            i = -1
         out.append(int(i))
+    if bad:
+        others = sorted({repr(v) for v in bad} - {repr(bad[0])})
+        raise DataError(
+            f"label {bad[0]!r} in column {columns.label!r} is not one of the {len(names)} "
+            f"labels ({', '.join(names[:10])}{' ...' if len(names) > 10 else ''}); "
+            f"{len(bad):,} of {len(values):,} labels are outside them"
+            f"{' (also ' + ', '.join(others[:5]) + ')' if others else ''}: a label the "
+            "training split does not have cannot be learned; fix or drop those rows")
     return out
 
 
@@ -94,7 +102,10 @@ def encode_splits(columns: Columns, splits: dict, tokenizer: TextTokenizer, max_
     had to be cut to ``max_len``."""
     arrays, stats, notes = {}, {}, []
     for name, ds in splits.items():
-        arrays[name], stats[name] = encode_split(columns, ds, tokenizer, max_len)
+        try:
+            arrays[name], stats[name] = encode_split(columns, ds, tokenizer, max_len)
+        except DataError as err:
+            raise DataError(f"{name}: {err}") from None
         stats[name]["examples"] = len(ds)
         if stats[name]["cut"]:
             notes.append(f"{name}: {stats[name]['cut']:,} of {len(ds):,} sequences were longer "
@@ -142,7 +153,9 @@ class Prepared:
         if self.task != "lm":
             return arrays
         length = self.config.max_len
-        offset = int(np.random.default_rng([self.config.seed, epoch]).integers(length)) \
+        # offsets leave room for one window at least, however short the stream
+        room = max(1, min(length, arrays["stream"].size - length))
+        offset = int(np.random.default_rng([self.config.seed, epoch]).integers(room)) \
             if train else 0
         return _lm_windows(arrays["stream"], length, offset)
 

@@ -66,8 +66,14 @@ class TextTokenizer:
         return self.hf.get_vocab_size()
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each text (no BOS/EOS added)."""
-        return [e.ids for e in self.hf.encode_batch(list(texts), add_special_tokens=False)]
+        """Token ids of each text (no BOS/EOS added); anything but a string is refused
+        with its position (data.prepare drops blank cells before they get here)."""
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"text {i} is {text!r} ({type(text).__name__}), not a "
+                                 "string: give text to encode")
+        return [e.ids for e in self.hf.encode_batch(texts, add_special_tokens=False)]
 
     def encode_words(self, words: Sequence[Sequence[str]]):
         """Pre-tokenized input: ``(ids, word_index)`` per example, where ``word_index[j]``
