@@ -45,7 +45,7 @@ from .app_html import data_preview_html, fmt, status_html
 from .app_inspect import InspectPanel
 from .app_kernel import KernelNotice
 from .app_panels import LivePanel, Pacer, Run, guarded, probe_frame
-from .app_setup import SetupForm, param_count_html, parse_setup, preset_configs, task_of
+from .app_setup import SetupForm, param_count_html, preset_configs, task_of
 from .app_start import StartPanel
 from .checkpoint import CheckpointError
 from .config import ConfigError
@@ -229,11 +229,12 @@ class Workbench:
         except ConfigError:
             return None
 
-    def _fill(self, data, model, train, preset: str = "") -> None:
+    def _fill(self, data, model, train, preset: str = "") -> list[str]:
         clamped = self.form.fill(data, model, train, preset)
         self._field_changed(None)
         if clamped:
             self._status("outside the widgets' ranges, clamped: " + "; ".join(clamped), "warn")
+        return clamped
 
     def apply_preset(self, name: str) -> None:
         """Fill every widget from a preset ('default' or a name in ``PRESETS``)."""
@@ -254,12 +255,13 @@ class Workbench:
         """Fill the widgets from ``setup_json()``'s output; an invalid setup changes
         nothing and says why."""
         try:
-            configs = parse_setup(text)
+            configs = self.form.parse_json(text)  # what the text leaves out stays
         except (ValueError, TypeError) as err:
             self._report("Setup JSON", err)
             return False
-        self._fill(*configs)
-        self._status("setup loaded", "ok")
+        clamped = self._fill(*configs)
+        self._status("setup loaded" + ("; clamped: " + "; ".join(clamped) if clamped else ""),
+                     "warn" if clamped else "ok")
         return True
 
     def _field_changed(self, change) -> None:
