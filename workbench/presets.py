@@ -2,13 +2,20 @@
 in one click (the app) or one flag (``--preset``). Each says what it shows and why its
 settings are what they are.
 
-Two kinds. *Demos* train on a built-in dataset in about a minute and show one idea
-(memory, attention, gates). *Recipes* are tuned for a standard dataset of their task
-family (``data.dataset`` is its catalog key, fetched from the hub when there is a
-network); offline, point them at local copies (``--data-files train=... --data-files
-validation=...``), which take precedence over the catalog key, or at ``stand_in``, the
-built-in dataset of the same task that the tests run them on. ``reference`` is the
+Two kinds. *Demos* train on a built-in dataset and show one idea (memory, attention,
+gates); most take well under a minute, the two prose language models 10-25 minutes.
+*Recipes* are tuned for a standard dataset of their task family (``data.dataset`` is its
+catalog key, fetched from the hub when there is a network); offline, point them at local
+copies (``--data-files train=... --data-files validation=...``), which take precedence
+over the catalog key, or at ``stand_in``, the built-in dataset of the same task that the
+tests run them on. ``reference`` is the
 published number the recipe is measured against (``benchmarks/quality.py``).
+
+For the app's Start panel each preset also has ``idea``, the one idea it shows in a line;
+``runtime_s``, its expected wall time at full size on the 2-core development CPU, measured
+by ``benchmarks/preset_times.py`` (the CPU seconds of compile, steps and validations,
+capped by ``minutes``; benchmarks/README.md); and ``pair``, a preset to run beside it in
+Compare: ``lstm-recall`` and ``elman-recall`` are the same run but for the architecture.
 """
 
 from __future__ import annotations
@@ -38,13 +45,13 @@ class Preset:
         return replace(self, data=self.data.replace(dataset=self.stand_in, name=None))
 
 
-def _recall(arch: str, pair: str, shows: str, idea: str) -> Preset:
+def _recall(arch: str, pair: str, shows: str, idea: str, runtime_s: float) -> Preset:
     return Preset(
         f"{arch}-recall", shows,
         ModelConfig(arch=arch, task="classify", hidden=64, embed=32),
         DataConfig(dataset="recall", difficulty=6, max_len=64, batch_size=32),
         TrainConfig(steps=1000, lr=3e-3, eval_every=200),
-        idea=idea, runtime_s=60.0, pair=pair)
+        idea=idea, runtime_s=runtime_s, pair=pair)
 
 
 DEMOS = [
@@ -53,14 +60,14 @@ DEMOS = [
             "the gap's length varying. The forget gate (bias 1 at start) learns to hold the "
             "key, and the short gaps teach it which symbol to hold: 100% on seeds 0-9 by "
             "step 800. Run it beside elman-recall.",
-            "An LSTM's gates hold one symbol across a long, varying gap"),
+            "An LSTM's gates hold one symbol across a long, varying gap", 20),
     _recall("elman", "lstm-recall",
             "Elman forgets: the same task, width and budget as lstm-recall. Its tanh "
             "recurrence holds only a coarse memory of the key, two to four groups of keys "
             "it cannot tell apart, at every gap length, so it stalls at 22-57% (chance "
             "12.5%). Over a fixed gap it would succeed, reading the key off a fixed delay; "
             "the varying gap is what asks it to remember.",
-            "A tanh RNN keeps only part of a symbol across a long, varying gap"),
+            "A tanh RNN keeps only part of a symbol across a long, varying gap", 10),
     Preset("attention-reverse",
            "Attention learns to reverse: GRU encoder-decoder with dot-product attention; "
            "the alignment map turns anti-diagonal within a few hundred steps.",
@@ -68,7 +75,7 @@ DEMOS = [
            DataConfig(dataset="reverse", max_len=24, batch_size=64),
            TrainConfig(steps=800, lr=3e-3, eval_every=200),
            idea="Attention aligns each output with its input: an anti-diagonal",
-           runtime_s=60.0),
+           runtime_s=35),
     Preset("char-lstm-prose",
            "Character LSTM writes prose: a 2-layer character language model on the "
            "English help topics shipped with Python (Karpathy's char-rnn set-up, smaller).",
@@ -76,7 +83,7 @@ DEMOS = [
            DataConfig(dataset="prose", tokenizer="char", max_len=128, batch_size=32),
            TrainConfig(steps=2000, lr=2e-3, warmup_steps=100, schedule="cosine",
                        eval_every=250, eval_batches=20),
-           idea="A character LSTM learns spelling and words from raw text", runtime_s=180.0),
+           idea="A character LSTM learns spelling and words from raw text", runtime_s=695),
     Preset("transformer-lm-prose",
            "A small causal Transformer on the same prose, characters; compare its attention "
            "heads with the LSTM's gates.",
@@ -86,7 +93,7 @@ DEMOS = [
            TrainConfig(steps=2000, lr=1e-3, warmup_steps=200, schedule="cosine",
                        eval_every=250, eval_batches=20),
            idea="Self-attention heads instead of a recurrent state, same text",
-           runtime_s=180.0),
+           runtime_s=1405),
     Preset("bilstm-sentiment",
            "BiLSTM sentiment: reads each sentence both ways, so negation before or after "
            "the sentiment word is seen (synthetic grammar offline; try --dataset sst2).",
@@ -95,14 +102,14 @@ DEMOS = [
            DataConfig(dataset="sentiment", max_len=32, batch_size=32),
            TrainConfig(steps=600, lr=2e-3, eval_every=200),
            idea="Reading both ways catches negation before or after the word",
-           runtime_s=30.0),
+           runtime_s=15),
     Preset("bilstm-tagger",
            "BiLSTM tagger: per-token tags from both directions (bracket depth offline; "
            "try --dataset conll2003 for named entities).",
            ModelConfig(arch="lstm", task="tag", bidirectional=True, hidden=64, embed=32),
            DataConfig(dataset="brackets-depth", max_len=40, batch_size=32),
            TrainConfig(steps=800, lr=3e-3, eval_every=200),
-           idea="Each token gets a tag from context on both sides", runtime_s=40.0),
+           idea="Each token gets a tag from context on both sides", runtime_s=20),
 ]
 
 RECIPES = [
