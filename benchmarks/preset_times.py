@@ -75,7 +75,8 @@ def data_for(preset: Preset, shared: pathlib.Path):
     files = LOCAL.get(preset.data.dataset)
     if files and all((shared / path).is_file() for _, path in files):
         paths = tuple((split, str(shared / path)) for split, path in files)
-        return preset.data.replace(data_files=paths), "local copy"
+        # the files' columns may not say the task (Tiny Shakespeare's hold metadata too)
+        return preset.data.replace(data_files=paths, task=preset.model.task), "local copy"
     offline = preset.offline()
     return offline.data, "built-in" if offline is preset else "stand-in"
 

@@ -11,6 +11,7 @@ from flax import nnx
 from workbench import builtin
 from workbench.app_setup import smoke
 from workbench.catalog import CATALOG
+from workbench.config import DataConfig, ModelConfig, TrainConfig
 from workbench.data import prepare
 from workbench.models import build_model, count_params
 from workbench.presets import PRESETS, RECIPES
@@ -104,3 +105,25 @@ def test_quality_scores_a_preset_on_a_split_and_prints_json(capsys, tmp_path):
     assert result["steps"] == 20 and result["split"] == "validation"
     assert result["reference"] == PRESETS["bigru-trec"].reference
     assert (tmp_path / "run").is_dir()
+
+
+def _preset_times():
+    spec = importlib.util.spec_from_file_location("preset_times",
+                                                  ROOT / "benchmarks" / "preset_times.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("steps, eval_every", [(7, 3), (6, 3), (5, 0), (4, 10)])
+def test_runtime_estimates_count_the_validations_fit_runs(steps, eval_every):
+    """``benchmarks/preset_times.py`` multiplies the validation time by the number of
+    validations ``Trainer.fit`` runs (every ``eval_every`` steps before the last, and one
+    at the end): counted here on a real fit."""
+    data = prepare(DataConfig(dataset="recall", size=64, max_len=14, batch_size=8))
+    trainer = Trainer(data, ModelConfig(arch="elman", task="classify", hidden=8, embed=8),
+                      TrainConfig(steps=steps, eval_every=eval_every, chunk=2))
+    trainer.fit()
+    evals = [r for r in trainer.history if r.get("kind") == "eval"]
+    assert _preset_times().validations(steps, eval_every) == len(evals)
+

@@ -60,14 +60,14 @@ DEMOS = [
             "the gap's length varying. The forget gate (bias 1 at start) learns to hold the "
             "key, and the short gaps teach it which symbol to hold: 100% on seeds 0-9 by "
             "step 800. Run it beside elman-recall.",
-            "An LSTM's gates hold one symbol across a long, varying gap", 20),
+            "An LSTM's gates hold one symbol across a long, varying gap", 20.0),
     _recall("elman", "lstm-recall",
             "Elman forgets: the same task, width and budget as lstm-recall. Its tanh "
             "recurrence holds only a coarse memory of the key, two to four groups of keys "
             "it cannot tell apart, at every gap length, so it stalls at 22-57% (chance "
             "12.5%). Over a fixed gap it would succeed, reading the key off a fixed delay; "
             "the varying gap is what asks it to remember.",
-            "A tanh RNN keeps only part of a symbol across a long, varying gap", 10),
+            "A tanh RNN keeps only part of a symbol across a long, varying gap", 10.0),
     Preset("attention-reverse",
            "Attention learns to reverse: GRU encoder-decoder with dot-product attention; "
            "the alignment map turns anti-diagonal within a few hundred steps.",
@@ -75,7 +75,7 @@ DEMOS = [
            DataConfig(dataset="reverse", max_len=24, batch_size=64),
            TrainConfig(steps=800, lr=3e-3, eval_every=200),
            idea="Attention aligns each output with its input: an anti-diagonal",
-           runtime_s=35),
+           runtime_s=35.0),
     Preset("char-lstm-prose",
            "Character LSTM writes prose: a 2-layer character language model on the "
            "English help topics shipped with Python (Karpathy's char-rnn set-up, smaller).",
@@ -83,7 +83,7 @@ DEMOS = [
            DataConfig(dataset="prose", tokenizer="char", max_len=128, batch_size=32),
            TrainConfig(steps=2000, lr=2e-3, warmup_steps=100, schedule="cosine",
                        eval_every=250, eval_batches=20),
-           idea="A character LSTM learns spelling and words from raw text", runtime_s=695),
+           idea="A character LSTM learns spelling and words from raw text", runtime_s=695.0),
     Preset("transformer-lm-prose",
            "A small causal Transformer on the same prose, characters; compare its attention "
            "heads with the LSTM's gates.",
@@ -93,7 +93,7 @@ DEMOS = [
            TrainConfig(steps=2000, lr=1e-3, warmup_steps=200, schedule="cosine",
                        eval_every=250, eval_batches=20),
            idea="Self-attention heads instead of a recurrent state, same text",
-           runtime_s=1405),
+           runtime_s=1405.0),
     Preset("bilstm-sentiment",
            "BiLSTM sentiment: reads each sentence both ways, so negation before or after "
            "the sentiment word is seen (synthetic grammar offline; try --dataset sst2).",
@@ -102,14 +102,14 @@ DEMOS = [
            DataConfig(dataset="sentiment", max_len=32, batch_size=32),
            TrainConfig(steps=600, lr=2e-3, eval_every=200),
            idea="Reading both ways catches negation before or after the word",
-           runtime_s=15),
+           runtime_s=15.0),
     Preset("bilstm-tagger",
            "BiLSTM tagger: per-token tags from both directions (bracket depth offline; "
            "try --dataset conll2003 for named entities).",
            ModelConfig(arch="lstm", task="tag", bidirectional=True, hidden=64, embed=32),
            DataConfig(dataset="brackets-depth", max_len=40, batch_size=32),
            TrainConfig(steps=800, lr=3e-3, eval_every=200),
-           idea="Each token gets a tag from context on both sides", runtime_s=20),
+           idea="Each token gets a tag from context on both sides", runtime_s=20.0),
 ]
 
 RECIPES = [
@@ -128,7 +128,7 @@ RECIPES = [
            reference="Tiny Shakespeare, validation = last 10%: nanoGPT's 0.8M-parameter "
                      "Transformer reaches 1.88 nats/char in ~3 CPU minutes",
            stand_in="prose",
-           idea="A char-rnn LSTM on Shakespeare, sized for a CPU", runtime_s=180.0),
+           idea="A char-rnn LSTM on Shakespeare, sized for a CPU", runtime_s=90.0),
     Preset("char-transformer-shakespeare",
            "Character Transformer on Tiny Shakespeare: nanoGPT's CPU 'baby GPT' (4 pre-"
            "LayerNorm blocks of width 128, 4 heads, context 64, batch 12, ~0.8M parameters). "
@@ -145,7 +145,7 @@ RECIPES = [
            reference="Tiny Shakespeare, validation = last 10%: nanoGPT's baby GPT 1.88 "
                      "nats/char after ~3 minutes on a laptop CPU",
            stand_in="prose",
-           idea="nanoGPT's baby GPT on Shakespeare, sized for a CPU", runtime_s=180.0),
+           idea="nanoGPT's baby GPT on Shakespeare, sized for a CPU", runtime_s=130.0),
     Preset("bigru-trec",
            "Question type (TREC, 6 classes) with a BiGRU: questions are short (~10 words) and "
            "decided by cue words anywhere ('how many', 'what year'), so both directions "
@@ -162,7 +162,7 @@ RECIPES = [
            TrainConfig(steps=1200, lr=2e-3, schedule="cosine", eval_every=300, minutes=3),
            reference="TREC test accuracy: Kim (2014) CNN-rand 91.2%, with word2vec 93.6%",
            stand_in="sentiment",
-           idea="Question type from cue words anywhere, read both ways", runtime_s=60.0),
+           idea="Question type from cue words anywhere, read both ways", runtime_s=30.0),
     Preset("bilstm-sst2",
            "Binary sentiment of short sentences (SST-2): a BiLSTM (Tai et al. 2015's 150 "
            "units per direction, here 128) with attention pooling, so a negation or 'but' "
@@ -177,7 +177,7 @@ RECIPES = [
            TrainConfig(steps=2000, lr=2e-3, schedule="cosine", eval_every=500),
            reference="SST-2 accuracy: Kim (2014) CNN-rand 82.7%, CNN with word2vec 87.2%",
            stand_in="sentiment",
-           idea="Attention pooling over a BiLSTM for sentence sentiment", runtime_s=300.0),
+           idea="Attention pooling over a BiLSTM for sentence sentiment", runtime_s=130.0),
     Preset("bilstm-ner-conll2003",
            "Named entities with BIO tags (CoNLL-2003): a BiLSTM tagger after Lample et al. "
            "(2016) and Ma & Hovy (2016): 100-dim embeddings, 128 units per direction, "
@@ -195,7 +195,7 @@ RECIPES = [
            reference="CoNLL-2003 test entity F1: Lample et al. (2016) 90.9 and Ma & Hovy "
                      "(2016) 91.2, both with pretrained embeddings, characters and a CRF",
            stand_in="brackets-depth",
-           idea="Named entities tagged per BPE piece by a BiLSTM", runtime_s=600.0),
+           idea="Named entities tagged per BPE piece by a BiLSTM", runtime_s=140.0),
     Preset("attention-multi30k",
            "Small translation corpus (Multi30k, 29k caption pairs): a bidirectional GRU "
            "encoder and a GRU decoder with additive attention (Bahdanau et al. 2015) and "
