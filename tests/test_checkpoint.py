@@ -1,12 +1,16 @@
 """Checkpoints: a saved run loads back identical (logits, configs, tokenizer, history) and
-resumes exactly as if never stopped; saving is atomic; every broken checkpoint fails with a
-CheckpointError that names the path and the fix."""
+resumes exactly as if never stopped; saving is atomic, replaces only the checkpoint's own
+files and is refused while another process writes there; every file is verified by its
+sha256; every broken checkpoint fails with a CheckpointError that names the path and the
+fix."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jax
@@ -15,7 +19,7 @@ import pytest
 from flax import nnx
 from helpers import CLASSES, VOCAB, make_batch
 
-from workbench import DataConfig, ModelConfig, build_model
+from workbench import DataConfig, ModelConfig, build_model, locks
 from workbench import checkpoint as ckpt
 from workbench import config as config_module
 from workbench import train as wt
@@ -132,6 +136,8 @@ def test_meta_is_plain_json_and_read_meta_loads_no_arrays(saved):
     assert not any(p.read_bytes().startswith(b"\x80") for p in saved.iterdir())  # no pickle
     meta = json.loads((saved / "meta.json").read_text())
     assert meta["format_version"] == ckpt.FORMAT_VERSION == 1
+    assert meta["sha256"] == {name: ckpt._digest((saved / name).read_bytes())
+                              for name in meta["files"]}
     assert meta["configs"]["data"] == {"class": "DataConfig",
                                        "fields": json.loads(json.dumps(vars(DATA)))}
     (saved / "params.msgpack").write_bytes(b"not read by read_meta")
@@ -164,6 +170,98 @@ def test_saving_over_a_checkpoint_replaces_it(saved):
     assert sorted(p.name for p in saved.parent.iterdir()) == ["run"]  # old one deleted
 
 
+def test_saving_over_a_checkpoint_keeps_files_that_are_not_its_own(saved):
+    (saved / "notes.txt").write_text("mine")
+    (saved / "plots").mkdir()
+    (saved / "plots" / "loss.png").write_bytes(b"png")
+    save_run(saved, build_model(CONFIG, **ARGS), None, None, step=5)
+    assert sorted(p.name for p in saved.iterdir()) == ["meta.json", "notes.txt",
+                                                       "params.msgpack", "plots"]
+    assert (saved / "notes.txt").read_text() == "mine"
+    assert (saved / "plots" / "loss.png").read_bytes() == b"png"
+    assert ckpt.load(saved).step == 5
+
+
+def test_a_save_cut_short_after_its_commit_reads_as_new_and_is_finished(saved, base,
+                                                                        tokenizer,
+                                                                        monkeypatch):
+    rename = ckpt.os.rename
+    done = []
+
+    def crash_after_first(src, dst):  # the process 'dies' after moving one file in
+        if done:
+            raise OSError("killed")
+        done.append(dst)
+        rename(src, dst)
+
+    monkeypatch.setattr(ckpt.os, "rename", crash_after_first)
+    other = build_model(CONFIG, **{**ARGS, "seed": 9})
+    with pytest.raises(OSError, match="killed"):
+        save_run(saved, other, None, tokenizer, model_args={**ARGS, "seed": 9}, step=5)
+    monkeypatch.undo()
+    staged = [p for p in saved.iterdir() if p.name.startswith(ckpt.STAGING)]
+    assert len(staged) == 1 and (staged[0] / ckpt.COMMITTED).exists()
+    loaded = ckpt.load(saved)  # a reader sees the new checkpoint, whole
+    assert loaded.step == 5 and loaded.model_args["seed"] == 9
+    assert_same_state(loaded.model, other)
+    save_run(saved, other, None, tokenizer, model_args={**ARGS, "seed": 9}, step=6)
+    assert sorted(p.name for p in saved.iterdir()) == ["meta.json", "params.msgpack",
+                                                       "tokenizer.json"]
+    assert ckpt.load(saved).step == 6
+
+
+def test_an_uncommitted_save_is_discarded(saved, base):
+    tmp = saved / f"{ckpt.STAGING}crashed"
+    tmp.mkdir()
+    (tmp / "params.msgpack").write_bytes(b"half")
+    assert ckpt.load(saved).step == 3  # ignored by readers
+    save_run(saved, build_model(CONFIG, **ARGS), None, None, step=4)
+    assert not tmp.exists() and ckpt.load(saved).step == 4
+
+
+@pytest.mark.parametrize("name", ["params.msgpack", "optimizer.msgpack", "tokenizer.json"])
+def test_a_changed_file_is_refused_by_its_sha256(saved, name):
+    file = saved / name
+    data = bytearray(file.read_bytes())
+    data[len(data) // 3] ^= 0x01  # one bit
+    file.write_bytes(bytes(data))
+    with pytest.raises(ckpt.CheckpointError, match=f"{name} is corrupt: its sha256 differs "
+                       "from the one recorded in meta.json.*not loaded"):
+        ckpt.load(saved, optimizer_for=lambda m: nnx.Optimizer(m, TX, wrt=nnx.Param))
+    with pytest.raises(ckpt.CheckpointError, match=f"{name} is corrupt"):
+        ckpt.verify(saved)
+
+
+def test_a_checkpoint_without_digests_loads_with_a_note(saved, base):
+    meta = json.loads((saved / "meta.json").read_text())
+    del meta["sha256"]
+    (saved / "meta.json").write_text(json.dumps(meta))
+    loaded = ckpt.load(saved)
+    assert loaded.step == 3 and "cannot be verified" in loaded.notes[0]
+    np.testing.assert_array_equal(logits(loaded.model), base["logits"])
+
+
+def test_a_second_writer_is_refused_naming_the_first_ones_pid(saved):
+    code = ("import fcntl, os, time\n"
+            f"fd = os.open({str(saved / locks.LOCK_NAME)!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'%d\\n' % os.getpid())\n"
+            "print('locked', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ckpt.CheckpointError, match=f"run is being written by another "
+                           f"workbench process \\(pid {holder.pid}"):
+            save_run(saved, build_model(CONFIG, **ARGS), None, None, step=9)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert ckpt.load(saved).step == 3
+    save_run(saved, build_model(CONFIG, **ARGS), None, None, step=9)  # the dead one's lock
+    assert ckpt.load(saved).step == 9
+    assert not (saved / locks.LOCK_NAME).exists()
+
+
 @pytest.mark.parametrize("failing", ["params.msgpack", "meta.json", "rename"])
 def test_a_failed_save_leaves_the_old_checkpoint_intact(saved, base, tokenizer, monkeypatch,
                                                        failing):
@@ -186,6 +284,8 @@ def test_a_failed_save_leaves_the_old_checkpoint_intact(saved, base, tokenizer, 
         save_run(saved, build_model(CONFIG, **ARGS), None, tokenizer, step=5)
     monkeypatch.undo()
     assert sorted(p.name for p in saved.parent.iterdir()) == ["run"]  # no temp dir left
+    assert sorted(p.name for p in saved.iterdir()) == [
+        "meta.json", "optimizer.msgpack", "params.msgpack", "tokenizer.json"]
     loaded = ckpt.load(saved, optimizer_for=lambda m: nnx.Optimizer(m, TX, wrt=nnx.Param))
     assert loaded.step == 3 and int(loaded.optimizer.step[...]) == 3
     for x, y in zip(leaves(loaded.model), base["leaves"], strict=True):

@@ -70,11 +70,14 @@ def test_resume_continues_the_step_count(tmp_path, capsys):
     (["train", "--arch", "transformer", "--hidden", "30", "--heads", "4"],
      "heads=4 must divide hidden=30"),
     (["train", "--data-files", "oops"], "must look like split=path"),
+    (["train", "--lr", "inf"], "lr=inf must be a finite number > 0"),
+    (["translate", "/nonexistent/run", "x", "--beam", "0"], "--beam 0 must be >= 1"),
     (["eval", "/nonexistent/run"], "/nonexistent/run"),
 ])
-def test_bad_requests_exit_2_with_one_line(argv, message):
+def test_bad_requests_exit_2_with_one_line(argv, message, tmp_path):
     result = subprocess.run([sys.executable, "-m", "workbench", *argv], capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert not any((tmp_path / "runs").glob("*"))  # no run folder left by a failed request

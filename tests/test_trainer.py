@@ -9,7 +9,7 @@ from flax import nnx
 from workbench import DataConfig, ModelConfig, prepare
 from workbench import train as wt
 from workbench.config import TrainConfig
-from workbench.trainer import NonFiniteLoss, Trainer, curves_of
+from workbench.trainer import Diverged, NonFiniteLoss, Trainer, curves_of
 
 SMALL = dict(hidden=32, embed=16)
 TASK_DATA = {
@@ -85,6 +85,27 @@ def test_non_finite_loss_restores_the_last_finite_parameters():
     params = jax.tree.leaves(nnx.state(trainer.model, nnx.Param))
     assert all(np.isfinite(np.asarray(p)).all() for p in params)
     assert failures and "learning rate" in failures[0]["error"]
+
+
+def test_a_finite_loss_that_explodes_stops_the_run_with_good_parameters():
+    # Adam at lr=1e3 keeps every number finite, but the loss explodes within a few steps.
+    trainer = _trainer(task="classify", lr=1e3, steps=200, chunk=50)
+    assert trainer.loss_limit() == pytest.approx(100 * np.log(2))
+    with pytest.raises(Diverged, match=r"training diverged at step (\d+): the loss jumped to "
+                       r".*over 100x its expected scale.*the parameters after step \d+, the "
+                       r"last with a loss in range, were restored\. Likely cause: the "
+                       r"learning rate 1000 is too high"):
+        trainer.fit()
+    batch = next(trainer.data.batches("train"))
+    loss, _ = wt.eval_step(trainer.model, batch)
+    assert np.isfinite(float(loss)) and float(loss) < trainer.loss_limit()
+
+
+def test_a_run_that_learns_never_comes_near_the_divergence_limit():
+    trainer = _trainer(task="lm", steps=60, chunk=20, lr=1e-2)
+    trainer.fit()
+    worst = max(r["loss"] for r in trainer.history if r["kind"] == "train")
+    assert worst < trainer.loss_limit() / 20
 
 
 def test_learning_rate_change_reuses_the_compiled_step():

@@ -7,7 +7,10 @@
 - ``datasets``   list the built-in datasets and the catalog of hub datasets
 - ``data``       load a dataset, detect its columns and task, print a summary
 
-Problems with what was asked (bad flags, bad data) exit with code 2 and one line.
+Problems with what was asked (bad flags, bad data, a run folder that cannot be used) exit
+with code 2 and one line that names the value and the fix; Ctrl-C exits with 130 (during
+``train``: after saving, see ``commands.py``); anything else is a bug, shown with its
+traceback and a last line that says so.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import traceback
 
 from . import allocator, xla_cache
 from .catalog import CATALOG
@@ -34,6 +38,10 @@ DATA_FLAGS = {"dataset": "dataset", "name": "name", "split": "split", "task": "t
               "difficulty": "difficulty", "seed": "seed"}
 TRAIN_FLAGS = {"steps": "steps", "minutes": "minutes", "lr": "lr", "seed": "seed",
                "eval_every": "eval_every", "optimizer": "optimizer"}
+# What ``--resume`` may change: how much longer and how to train, never what is trained.
+RESUMABLE = ("steps", "minutes", "lr", "eval_every", "eval_batches", "patience", "chunk")
+BUG = ("this is a bug in the workbench, not a problem with what you asked: please report "
+       "it on the workbench's issue tracker with the command you ran and the traceback above")
 
 
 def split_path(text: str) -> tuple[str, str]:
@@ -67,6 +75,56 @@ def configs(args) -> tuple[ModelConfig, DataConfig, TrainConfig]:
     model = _override(preset.model if preset else ModelConfig(), args, MODEL_FLAGS)
     train = _override(preset.train if preset else TrainConfig(), args, TRAIN_FLAGS)
     return model, data, train
+
+
+def _requested(args) -> dict[str, dict[str, tuple[str, object]]]:
+    """What the command line asks for, by section and field: ``(where it came from,
+    value)`` for each field a flag (or the preset) sets; fields left out are absent."""
+    out = {"model": {}, "data": {}, "train": {}}
+    if args.preset is not None:
+        if args.preset not in PRESETS:
+            raise ConfigError(f"--preset {args.preset!r} does not exist; choose one of "
+                              f"{', '.join(PRESETS)}")
+        preset = PRESETS[args.preset]
+        for section, config in (("model", preset.model), ("data", preset.data),
+                                ("train", preset.train)):
+            for f in dataclasses.fields(config):
+                out[section][f.name] = (f"--preset {args.preset}", getattr(config, f.name))
+    for section, flags in (("model", MODEL_FLAGS), ("data", DATA_FLAGS), ("train", TRAIN_FLAGS)):
+        for flag, field in flags.items():
+            if getattr(args, flag, None) is not None:
+                out[section][field] = (f"--{flag.replace('_', '-')}", getattr(args, flag))
+    if args.data_files:
+        out["data"]["data_files"] = ("--data-files",
+                                     tuple(split_path(s) for s in args.data_files))
+    return out
+
+
+def resume_configs(args, saved: dict, where) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+    """The saved run's configs, with only the training fields in ``RESUMABLE`` changed
+    by the flags. A flag (or preset) that contradicts a saved model, data or other
+    training setting is refused, every conflict listed; a flag left out keeps the saved
+    value, never the CLI's default."""
+    model, data, train = saved["model"], saved["data"], saved["train"]
+    conflicts: dict[str, None] = {}  # ordered, without repeats (--task, --seed: twice)
+    for section, config in (("model", model), ("data", data), ("train", train)):
+        for field, (source, value) in _requested(args)[section].items():
+            have = getattr(config, field)
+            if section == "data" and field == "task":  # None = inferred: the model's task
+                have = model.task if value is not None else None
+            if section == "train" and field in RESUMABLE or value == have:
+                continue
+            if section == "data" and value is None and source.startswith("--preset"):
+                continue  # a preset leaving a data field to detection asks for nothing
+            conflicts[f"{source} sets {field}={value!r}, the run has {have!r}"] = None
+    if conflicts:
+        raise ConfigError(
+            f"--resume continues the run in {where} with its saved settings, and these flags "
+            f"contradict them: {'; '.join(conflicts)}. Drop them (--steps, --minutes, --lr "
+            "and --eval-every may change), or train a new run with another --out")
+    changes = {field: value for field, (_, value) in _requested(args)["train"].items()
+               if field in RESUMABLE}
+    return model, data, train.replace(**changes)
 
 
 def _datasets(args) -> None:
@@ -119,14 +177,25 @@ def add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pooling", choices=("last", "mean", "attention"))
     p.add_argument("--attention", choices=("additive", "dot"))
     p.add_argument("--optimizer", choices=("adam", "adamw", "sgd"))
-    p.add_argument("--out", default="runs/latest", help="directory for the saved run")
-    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--out", help="folder for the run: new, empty, or an earlier run (with "
+                   "--resume or --overwrite); default: a fresh runs/<time>-<setup>")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out "
+                   "(only --steps, --minutes, --lr, --eval-every may change)")
+    p.add_argument("--overwrite", action="store_true", help="train a new run in --out over "
+                   "the earlier one (only the workbench's files there are replaced)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line: the problem and where to read more."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
 
 
 def parser() -> argparse.ArgumentParser:
     from .commands import COMMANDS
 
-    p = argparse.ArgumentParser(prog="python -m workbench",
+    p = Parser(prog="python -m workbench",
                                 description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -151,3 +220,23 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        print(f"\nerror: {err or 'interrupted; nothing was saved'}", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory; lower --batch-size, --max-len or the model's size",
+              file=sys.stderr)
+        return 2
+    except OSError as err:  # a file or folder the user named, or the disk: not a bug
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}; check the path, its permissions and the "
+              "free space", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - a bug: shown in full, and said to be one
+        if "RESOURCE_EXHAUSTED" in str(err):
+            print("error: out of device memory; lower --batch-size, --max-len or the model's "
+                  "size", file=sys.stderr)
+            return 2
+        traceback.print_exc()
+        print(f"error: {BUG}", file=sys.stderr)
+        return 1

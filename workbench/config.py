@@ -8,6 +8,8 @@ classes) are *not* part of the config; they are passed to ``build_model`` as arg
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 
 RECURRENT_ARCHS = ("elman", "lstm", "gru")
@@ -221,8 +223,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
-        if not self.lr > 0:
-            raise ConfigError(f"lr={self.lr!r} must be > 0; try 1e-3")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real) or not (
+                self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr={self.lr!r} must be a finite number > 0; try 1e-3")
         for name in ("weight_decay", "clip_norm"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 0")

@@ -50,7 +50,17 @@ def curves_of(history: Sequence[dict]) -> dict[str, np.ndarray | str]:
 
 
 class NonFiniteLoss(RuntimeError):
-    """The loss became NaN or infinite; the last finite parameters were restored."""
+    """Training diverged: the loss became NaN or infinite, or exploded (``Diverged``); the
+    last good parameters were restored."""
+
+
+class Diverged(NonFiniteLoss):
+    """The loss stayed finite but exploded: above ``Trainer.loss_limit()``."""
+
+
+# A loss above this many times its expected scale has exploded (see Trainer.loss_limit):
+# a uniform guess scores ln(outputs), and no run that is learning comes near 100x that.
+DIVERGENCE_FACTOR = 100.0
 
 
 def data_parallel_mesh(devices=None) -> jax.sharding.Mesh:
@@ -94,6 +104,7 @@ class Trainer:
         self._step_s: float | None = None  # seconds per step of the last chunk
         self._stop = threading.Event()
         self._batches = None
+        self._first_loss: float | None = None  # this trainer's first chunk: a loss scale
         self.mesh = mesh
         if mesh is not None:
             self._shard_state(mesh)
@@ -134,8 +145,8 @@ class Trainer:
 
     def set_lr(self, value: float) -> None:
         """Change the peak learning rate; the compiled step is reused."""
-        if not value > 0:
-            raise ConfigError(f"lr={value!r} must be > 0")
+        if not (value > 0 and math.isfinite(value)):
+            raise ConfigError(f"lr={value!r} must be a finite number > 0; try 1e-3")
         self.optimizer.opt_state.hyperparams["learning_rate"][...] = value
 
     # -- training ---------------------------------------------------------------------
@@ -157,8 +168,11 @@ class Trainer:
         losses, accuracies = self._steps(batches)
         losses, accuracies, finite = jax.device_get(
             (jnp.stack(losses), jnp.stack(accuracies), params_finite(self.model)))
-        if not (finite and np.isfinite(losses).all()):
-            self._recover(snapshot, batches)
+        limit = self.loss_limit()
+        if not (finite and np.isfinite(losses).all()) or (losses > limit).any():
+            self._recover(snapshot, batches, limit)
+        if self._first_loss is None:
+            self._first_loss = float(losses.mean())
         seconds = time.perf_counter() - start
         if self.history:  # a trainer's first chunk compiles the step: no step time
             self._step_s = seconds / max(n, 1)
@@ -182,24 +196,49 @@ class Trainer:
         nnx.update(self.model, model_state)
         nnx.update(self.optimizer, optimizer_state)
 
-    def _recover(self, snapshot, batches) -> None:
-        """Replay the chunk from its (finite) start one step at a time, keep the last
-        finite parameters, and raise ``NonFiniteLoss`` naming the step and the cause."""
+    def loss_limit(self) -> float:
+        """The loss above which training has diverged: ``DIVERGENCE_FACTOR`` times the
+        larger of ln(outputs) (what a uniform guess scores: classes, tags or vocabulary)
+        and this trainer's first chunk's mean loss."""
+        args = model_args(self.data)
+        outputs = args["n_classes"] or args["target_vocab_size"] or args["vocab_size"]
+        return DIVERGENCE_FACTOR * max(math.log(max(outputs, 2)), self._first_loss or 0.0)
+
+    def _recover(self, snapshot, batches, limit: float = math.inf) -> None:
+        """Replay the chunk from its (good) start one step at a time; at the first step
+        whose loss is not finite or above ``limit``, or whose update makes the parameters
+        non-finite, keep the last good parameters and raise ``NonFiniteLoss`` (``Diverged``
+        for a finite loss that exploded) naming the step and the cause."""
         self._restore(snapshot)
+        previous = None  # the state before the last step whose loss was in range
         for batch in batches:
             before = self._snapshot()
             (loss,), _ = self._steps([batch])
             loss, finite = float(loss), bool(params_finite(self.model))
+            if np.isfinite(loss) and loss > limit:
+                # these parameters came from the step before: the last good ones are older
+                self._restore(previous or before)
+                break
             if not (np.isfinite(loss) and finite):
                 self._restore(before)
                 break
+            previous = before
+        else:
+            return  # the replay stayed in range (a nondeterministic spike): go on
+        lr = self.lr
+        advice = (f"Likely cause: the learning rate {lr:g} is too high for this model; try "
+                  f"{lr / 10:g}")
+        if np.isfinite(loss) and loss > limit:
+            raise Diverged(
+                f"training diverged at step {before[0] + 1}: the loss jumped to {loss:.3g}, "
+                f"over {DIVERGENCE_FACTOR:g}x its expected scale (limit {limit:.3g}); the "
+                f"parameters after step {self.step}, the last with a loss in range, were "
+                f"restored. {advice}")
         why = (f"the loss became {loss}" if not np.isfinite(loss)
                else f"the update made the parameters non-finite (loss {loss:.3g})")
-        lr = self.lr
         raise NonFiniteLoss(
             f"training diverged at step {self.step + 1}: {why}; the parameters after step "
-            f"{self.step}, the last finite ones, were restored. Likely cause: the learning "
-            f"rate {lr:g} is too high for this model; try {lr / 10:g}")
+            f"{self.step}, the last finite ones, were restored. {advice}")
 
     def evaluate(self, split: str = "validation", max_batches: int | None = None) -> dict:
         """Metrics of the current model on ``split`` (see ``evaluation.py``)."""
