@@ -313,6 +313,9 @@ def test_huge_splits_are_capped_and_say_so(tmp_path):
     prepared = prepare(DataConfig(dataset=path, max_examples=100, batch_size=4))
     assert prepared.stats["train"]["examples"] == 100
     assert any("capped at max_examples=100" in n for n in prepared.notes)
+    both = prepare(DataConfig(data_files=(("train", path), ("validation", path)),
+                              max_examples=100, batch_size=4))  # every split, not one
+    assert both.stats["train"]["examples"] == both.stats["validation"]["examples"] == 100
 
 
 def test_length_buckets_batch_similar_lengths_without_cutting_more():

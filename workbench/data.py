@@ -314,6 +314,7 @@ def load_splits(config: DataConfig) -> tuple[dict[str, datasets.Dataset], list[s
     if "validation" not in splits:
         splits["train"], splits["validation"], note = _hold_out(splits["train"], config)
         notes.append(note)
+    for name in list(splits):
         if len(splits[name]) > config.max_examples:
             splits[name] = splits[name].select(range(config.max_examples))
             notes.append(f"{name}: capped at max_examples={config.max_examples:,} examples")
