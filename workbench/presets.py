@@ -212,7 +212,7 @@ RECIPES = [
            reference="Multi30k En-De test2016 BLEU: attention GRU encoder-decoders score "
                      "around 30 (cf. the WMT16 multimodal task, Specia et al. 2016)",
            stand_in="reverse",
-           idea="Translation with additive attention and beam search", runtime_s=900.0),
+           idea="Translation with additive attention and beam search", runtime_s=2430.0),
 ]
 
 PRESETS: dict[str, Preset] = {p.name: p for p in DEMOS + RECIPES}
