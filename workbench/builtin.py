@@ -87,7 +87,7 @@ def _recall(rng: np.random.Generator, difficulty: int) -> Row:
     a fixed number of steps has carried it. When the gap varies it has to hold the key
     still: an LSTM's forget gate learns to (watch the cell state stay flat), the short
     gaps teaching it what to keep, while an Elman network holds only a coarse version,
-    two to four groups of keys it cannot tell apart, at every gap length (presets
+    a few groups of keys it cannot tell apart, at every gap length (presets
     lstm-recall / elman-recall, tests/test_demo_claim.py)."""
     label = int(rng.integers(len(_KEYS)))
     gap = int(rng.integers(MIN_GAP, 10 * difficulty + 1))

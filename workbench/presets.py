@@ -63,8 +63,8 @@ DEMOS = [
             "An LSTM's gates hold one symbol across a long, varying gap", 20.0),
     _recall("elman", "lstm-recall",
             "Elman forgets: the same task, width and budget as lstm-recall. Its tanh "
-            "recurrence holds only a coarse memory of the key, two to four groups of keys "
-            "it cannot tell apart, at every gap length, so it stalls at 22-57% (chance "
+            "recurrence holds only a coarse memory of the key, a few groups of keys it "
+            "cannot tell apart, at every gap length, so it stalls at 22-57% (chance "
             "12.5%). Over a fixed gap it would succeed, reading the key off a fixed delay; "
             "the varying gap is what asks it to remember.",
             "A tanh RNN keeps only part of a symbol across a long, varying gap", 10.0),
