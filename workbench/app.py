@@ -508,7 +508,9 @@ class Workbench:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             return str(trainer.save(self.runs_dir / f"{stamp}-{name}"))
         except Exception as err:  # noqa: BLE001 - the run stays in memory
-            self._report(f"Saving {name}", err)
+            self._report(f"Saving {name} (the trained model is kept in memory: fix the "
+                         f"folder, then save it with wb.runs[{name!r}].trainer.save(path), "
+                         "or press Continue, which saves again when it ends)", err)
             return None
 
     def _forget_old(self) -> None:

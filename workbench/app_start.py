@@ -48,7 +48,7 @@ class StartPanel:
                  run_pair: Callable[[str, str], object], offline: bool = False):
         self.buttons: dict[str, W.Button] = {}
         rows = [W.HTML(INTRO)]
-        for title, kind in (("Demos (built-in data, about a minute)", "demo"),
+        for title, kind in (("Demos (built-in data; most take under a minute)", "demo"),
                             ("Recipes (standard datasets, tuned to published numbers)",
                              "recipe")):
             rows.append(W.HTML(f"<h4 style='margin:10px 0 2px'>{title}</h4>"))
