@@ -58,7 +58,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 VIEWPORT = {"width": 1280, "height": 900}
 STEPS = 1_000_000  # more than any test waits for: only Stop can end the run
 SERVER_START_S, NOTEBOOK_RUN_S, TRAIN_S = 120, 600, 300
-FIRST_CLICK_S = 15  # the issue's promise: a Train click is taken within 15 s of opening
+FIRST_CLICK_S = 15  # a Train click is taken within 15 s of the quickstart opening
 PROBE_ADVANCES = 5  # distinct probe steps the Live view must show during one run
 # JupyterLab's app settings: no news popup, and every cell rendered (no windowing), so
 # the app's output exists in the DOM wherever the notebook is scrolled
@@ -212,6 +212,7 @@ class Session:
     def __init__(self, browser, name: str):
         self.context = browser.new_context(viewport=VIEWPORT)
         self.page, self.name = self.context.new_page(), name
+        self.opened = 0.0  # monotonic time the notebook was open with its kernel ready
         self.errors, self.uncaught = [], []  # console errors and uncaught exceptions
         self.page.set_default_timeout(30_000)
         self.page.on("pageerror", lambda err: self.uncaught.append(str(err)))
@@ -344,9 +345,11 @@ CELL_ERRORS = f"""() => ({NOTEBOOK_JS}).content.widgets
 
 
 def run_all_cells_in_lab(session: Session, url: str) -> int:
-    """Open the quickstart, wait for its kernel, run all cells; returns the cell count."""
+    """Open the quickstart, wait for its kernel, run all cells; returns the cell count
+    (``session.opened`` is when the notebook was open with its kernel ready)."""
     session.page.goto(url)
     session.wait(KERNEL_IDLE, "the quickstart to open with an idle kernel", SERVER_START_S)
+    session.opened = time.monotonic()
     session.page.evaluate("""() => {
         window.jupyterapp.shell.collapseLeft();
         return window.jupyterapp.commands.execute('notebook:run-all-cells');
@@ -422,15 +425,16 @@ def train_preset_live(session: Session, preset: str) -> list[int]:
 
 def test_quickstart_app_answers_at_once_and_shows_training_live_in_jupyterlab(session,
                                                                                 lab_url):
-    opened = time.monotonic()
+    navigated = time.monotonic()
     run_all_cells_in_lab(session, lab_url)
-    ran = time.monotonic() - opened
+    ran = time.monotonic() - session.opened
     session.click(button(session, "Train"), "the app's Train button", FIRST_CLICK_S)
     status_says(session, r"run1-\S+: (preparing|building|drawing|step)|background compile",
                 "the status to acknowledge the Train click", 60)
-    taken = time.monotonic() - opened
-    print(f"quickstart ran all cells in {ran:.1f} s; Train click acknowledged {taken:.1f} s "
-          f"after it opened (load average {os.getloadavg()[0]:.1f})")
+    taken = time.monotonic() - session.opened
+    print(f"the notebook opened {session.opened - navigated:.1f} s after the page was asked "
+          f"for; Run All took {ran:.1f} s; the Train click was acknowledged {taken:.1f} s "
+          f"after the notebook opened (load average {os.getloadavg()[0]:.1f})")
     status_says(session, r"run1-\S+ finished", "the first (smoke-size) run to finish", TRAIN_S)
     seen = train_preset_live(session, "attention-reverse")
     print(f"probe steps seen while training: {seen}")
