@@ -28,7 +28,15 @@ from workbench.plots import (
     export_png,
     saliency_html,
 )
-from workbench.plots_model import HIDDEN_BOX, assign_slots, axis_keys, stack_rows
+from workbench.plots_model import (
+    HIDDEN_BOX,
+    SLIDER_PX,
+    assign_slots,
+    axis_keys,
+    slider_room,
+    stack_rows,
+    tick_room,
+)
 
 RNG = np.random.default_rng(0)
 TOKENS = ["the", "cat", "sat", "the", "end"]  # a duplicate on purpose
@@ -97,7 +105,9 @@ def test_curves_show_each_run_and_update_in_place():
     gru = fig.data[5:10]
     np.testing.assert_array_equal(gru[0].y, runs["gru"]["train_loss"])
     assert [t.visible for t in gru] == [True, True, False, False, True]  # no metric
-    assert not any(t.visible for t in fig.data[10:])
+    assert not any(t.visible for t in fig.data[10:CurvesView.KEYS])
+    assert [t.name for t in fig.data[CurvesView.KEYS:] if t.visible] == [
+        "lstm", "gru", "train", "validation"]  # the legend's keys
     assert fig.layout.yaxis2.title.text == "accuracy"
     assert "lstm 2,500" in fig.layout.title.text
     assert fig.layout.xaxis.title.text == "step" and fig.layout.yaxis.title.text == "loss"
@@ -331,9 +341,18 @@ def slots(fig, n: int) -> list[dict]:
     return out
 
 
+def plot_px(fig) -> float:
+    """The plot area's height in pixels: the figure's less its margins, and less what
+    plotly adds to the bottom margin for a range slider (see plots_model.slider)."""
+    extra = sum(slider_room(axis.ticktext, tick_room(axis.ticktext))
+                for axis in (fig.layout[k] for k in fig.layout if k.startswith("xaxis"))
+                if axis.rangeslider.visible)
+    return fig.layout.height - fig.layout.margin.t - fig.layout.margin.b - extra
+
+
 def px(fig, fraction: float) -> float:
     """A height in paper coordinates, in pixels."""
-    return fraction * (fig.layout.height - fig.layout.margin.t - fig.layout.margin.b)
+    return fraction * plot_px(fig)
 
 
 def overlap(a, b) -> bool:
@@ -485,7 +504,10 @@ def test_long_texts_leave_room_for_turned_token_labels():
     hidden = HiddenView()
     hidden.update(RNG.random((49, 4)), words + [cut])
     assert_clean_layout(hidden.fig, 2, min_gap_px=75 + 11 * 7)  # 'recommended' turned
-    assert hidden.fig.layout.margin.b >= 11 * 7 + 40
+    _, _, plot = HiddenView.boxes(tick_room(words + [cut]))
+    assert plot_px(hidden.fig) == pytest.approx(plot, abs=1)
+    layout = hidden.fig.layout  # below the plot: turned labels, the slider, 'token'
+    assert layout.height - layout.margin.t - plot >= 11 * 7 + SLIDER_PX + 40
     assert hidden.fig.layout.xaxis.ticktext[-1] == "a" * 11 + "\u2026"
     assert hidden.fig.data[0].customdata[0][-1].endswith(f"({cut})")  # hover: whole token
     gates = GatesView()

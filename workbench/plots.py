@@ -15,7 +15,7 @@ layout. Inputs are numpy arrays and token strings, never JAX arrays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -24,6 +24,7 @@ from .cells import GATE_LABELS, GRUCell, LSTMCell
 from .plots_model import (
     DIVERGING,
     PALETTE,
+    TOKEN_WINDOW,
     ConfusionView,
     FigureWidget,
     GenerationView,
@@ -35,6 +36,7 @@ from .plots_model import (
     as_float,
     assign_slots,
     axis_keys,
+    bottom_token_axis,
     check_tokens,
     export_html,
     export_png,
@@ -50,6 +52,7 @@ from .plots_model import (
     stack_rows,
     tick_room,
     token_axis,
+    token_frame,
 )
 
 __all__ = [
@@ -82,72 +85,114 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = 2000):
 
 
 class CurvesView(View):
-    """Training curves of up to 8 runs, overlaid by name: loss (train solid, validation
-    dashed with markers), the task metric beside it when some run has one, and tokens/s
-    per chunk below.
+    """Training curves of up to 8 runs, overlaid by name: loss, the task metric beside it
+    when some run has one, and tokens/s per chunk in a thin strip below.
+
+    Colour is the run, dash the split: train solid, validation dashed with markers, in
+    both panels. The legend says so once: one entry per run (its colour; a click hides
+    the run's curves) and a grey "train" and "validation" entry; the curves themselves
+    have no legend entries (their names, "<run> train loss" ..., show on hover).
 
     Each run owns a fixed slot of 5 traces created in the constructor, so updates never
-    add traces; a run keeps its slot and colour, unused slots are hidden. Without a metric
-    the metric panel is hidden and the loss panel takes the whole width."""
+    add traces; a run keeps its slot and colour, unused slots are hidden; the legend's
+    keys follow (``KEYS``: a key per run slot, then ``SPLITS``: train, validation).
+    Without a metric the metric panel is hidden and the loss panel takes the whole
+    width."""
 
     MAX_RUNS = 8
     SERIES = ("train loss", "val loss", "train metric", "val metric", "tokens/s")
-    # loss/metric row and tokens/s row in pixels; the gap holds the loss panel's tick
-    # labels and 'step' title and the tokens/s panel's title
-    (TOP, BOTTOM), PLOT_PX = stack_rows([260, 120], [90])
+    KEYS = MAX_RUNS * len(SERIES)  # index of the first run's legend key
+    SPLITS = KEYS + MAX_RUNS  # index of the "train" key ("validation" follows)
+    GREY = "#555"
+    # loss/metric row and the tokens/s strip in pixels; the gap holds the loss panel's
+    # tick labels and 'step' title and the strip's title
+    (TOP, BOTTOM), PLOT_PX = stack_rows([280, 50], [90])
 
-    def __init__(self) -> None:
+    def __init__(self, title: str = "Training curves") -> None:
+        self.title = title
         traces = []
         for r in range(self.MAX_RUNS):
             for j, _ in enumerate(self.SERIES):
                 traces.append(go.Scatter(
-                    x=[], y=[], visible=False, showlegend=j < 2, legendgroup=f"run{r}",
+                    x=[], y=[], visible=False, showlegend=False, legendgroup=f"run{r}",
                     mode="lines" if j in (0, 2, 4) else "lines+markers",
-                    line={"color": PALETTE[r], "dash": "dash" if j in (1, 3) else "solid"},
+                    line={"color": PALETTE[r], "dash": "dash" if j in (1, 3) else "solid",
+                          "width": 1.5 if j == 4 else 2},
                     **on_slot((0, 0, 1, 1, 2)[j])))
+        for r in range(self.MAX_RUNS):  # legend keys: no data, a coloured line each
+            traces.append(go.Scatter(x=[None], y=[None], mode="lines", visible=False,
+                                     legendgroup=f"run{r}", legendrank=100 + r,
+                                     line={"color": PALETTE[r], "width": 4},
+                                     hoverinfo="skip", **on_slot(0)))
+        for k, (name, dash, mode) in enumerate((("train", "solid", "lines"),
+                                                ("validation", "dash", "lines+markers"))):
+            traces.append(go.Scatter(x=[None], y=[None], mode=mode, name=name, visible=False,
+                                     legendgroup=name, legendrank=200 + k,
+                                     line={"color": self.GREY, "dash": dash},
+                                     marker={"color": self.GREY}, hoverinfo="skip",
+                                     **on_slot(0)))
         layout = slot_layout(self._boxes(False), ["loss", "metric", "tokens/s per chunk"],
-                             title={"text": "Training curves"}, **frame(self.PLOT_PX, 90, 60))
+                             title={"text": title},
+                             legend={"tracegroupgap": 4, "x": 1.02, "xanchor": "left",
+                                     "y": 1, "yanchor": "top",
+                                     "title": {"text": "colour: run"}},
+                             **frame(self.PLOT_PX, 90, 40))
         for key, (xt, yt) in zip(("", "2", "3"), [("step", "loss"), ("step", "metric"),
-                                                  ("chunk", "tokens/s")], strict=True):
+                                                  ("", "")], strict=True):
             layout[f"xaxis{key}"]["title"] = {"text": xt}
             layout[f"yaxis{key}"]["title"] = {"text": yt}
+        layout["yaxis3"].update(nticks=3, rangemode="tozero", tickfont={"size": 10})
+        layout["xaxis3"].update(tickfont={"size": 10})
         self.fig = FigureWidget(data=traces, layout=layout)
         self._slots: dict[str, int] = {}
 
+    def colour(self, name: str) -> str | None:
+        """The colour of run ``name`` (None when it has no slot)."""
+        slot = self._slots.get(name)
+        return None if slot is None else PALETTE[slot]
+
     def _boxes(self, metric: bool) -> list:
         """Loss, metric (None: hidden) and tokens/s boxes."""
-        loss_x, metric_x = ((0, 0.45), (0.55, 1)) if metric else ((0, 1), None)
+        loss_x, metric_x = ((0, 0.47), (0.53, 1)) if metric else ((0, 1), None)
         return [(*loss_x, *self.TOP), (*metric_x, *self.TOP) if metric else None,
                 (0, 1, *self.BOTTOM)]
 
-    def update(self, runs: dict[str, dict]) -> None:
+    def update(self, runs: dict[str, dict], *, hidden: Collection[str] = ()) -> None:
         """Show ``runs``: name -> arrays ``train_step, train_loss, val_step, val_loss``,
-        optionally ``train_metric, val_metric, metric_name, tokens_per_s`` (per chunk)."""
+        optionally ``train_metric, val_metric, metric_name, tokens_per_s`` (per chunk).
+        Runs named in ``hidden`` keep their slot and colour but are not drawn."""
         self._slots = assign_slots(self._slots, list(runs), self.MAX_RUNS)
-        used = {r: name for name, r in self._slots.items()}
+        used = {r: name for name, r in self._slots.items() if name not in hidden}
         metric = next((runs[n]["metric_name"] for n in used.values()
                        if runs[n].get("metric_name")), "metric")
         has_metric = any(len(runs[n].get(k, ())) > 0 for n in used.values()
                          for k in ("train_metric", "val_metric"))
+        has_val = any(len(runs[n].get("val_loss", ())) > 0 for n in used.values())
         speeds = [f"{n} {float(np.asarray(runs[n]['tokens_per_s'])[-1]):,.0f}"
                   for n in used.values() if len(runs[n].get("tokens_per_s", ())) > 0]
         with self.fig.batch_update():
             for r in range(self.MAX_RUNS):
-                self._show_run(r, used.get(r), runs.get(used.get(r)))
+                self._show_run(r, used.get(r), runs.get(used.get(r)), metric)
+            train_key, val_key = self.fig.data[self.SPLITS:self.SPLITS + 2]
+            train_key.visible, val_key.visible = bool(used), has_val
             for k, box in enumerate(self._boxes(has_metric)):
                 place(self.fig, k, box, ("loss", metric, "tokens/s per chunk")[k])
             self.fig.layout.yaxis2.title.text = metric
-            self.fig.layout.title.text = "Training curves" + (
+            self.fig.layout.title.text = self.title + (
                 "<br><sup>tokens/s (last chunk): " + ", ".join(speeds) + "</sup>"
                 if speeds else "")
 
-    def _show_run(self, r: int, name: str | None, run: dict | None) -> None:
-        """Fill (or hide, when ``name`` is None) the 5 traces of run slot ``r``."""
+    def _show_run(self, r: int, name: str | None, run: dict | None, metric: str) -> None:
+        """Fill (or hide, when ``name`` is None) the 5 traces and the key of run slot
+        ``r``; they are named for the hover box: '<run> train loss', '<run> val
+        <metric>' ..."""
         traces = self.fig.data[r * len(self.SERIES):(r + 1) * len(self.SERIES)]
+        key = self.fig.data[self.KEYS + r]
         if name is None:
-            for trace in traces:
+            for trace in (*traces, key):
                 trace.visible = False
             return
+        key.update(name=label(name), visible=True)
         chunks = np.arange(1, len(run.get("tokens_per_s", ())) + 1)
         xs = ("train_step", "val_step", "train_step", "val_step", None)
         ys = ("train_loss", "val_loss", "train_metric", "val_metric", "tokens_per_s")
@@ -158,7 +203,8 @@ class CurvesView(View):
             if len(x) != len(y):
                 raise ValueError(f"run {name!r}: {yk} has {len(y)} values, {xk} {len(x)}")
             x, y = downsample(x, y)
-            trace.update(x=x, y=y, name=f"{label(name)} {what}", visible=len(y) > 0)
+            trace.update(x=x, y=y, name=f"{label(name)} {what.replace('metric', metric)}",
+                         visible=len(y) > 0)
 
 
 def colorbar_beside(box) -> dict:
@@ -175,7 +221,11 @@ def unit_marker(k: int) -> dict:
 
 
 class HiddenView(View):
-    """Hidden states as a tokens x units heatmap, and the selected unit's line below."""
+    """Hidden states as a tokens x units heatmap, and the selected unit's line below.
+
+    A text longer than ``TOKEN_WINDOW`` tokens opens on its first ones, one readable
+    label each; both panels pan together, by dragging either or the range slider under
+    the line (the heatmap keeps every token)."""
 
     def __init__(self) -> None:
         heat_box, self._line_box, plot_px = self.boxes(tick_room([]))
@@ -183,10 +233,11 @@ class HiddenView(View):
                           colorbar=colorbar_beside(heat_box))
         line = go.Scatter(x=[], y=[], mode="lines+markers", name="unit", **on_slot(1))
         layout = slot_layout([heat_box, self._line_box], title={"text": "Hidden state"},
-                             showlegend=False, **frame(plot_px, 70, tick_room([]) + 45))
+                             showlegend=False, **token_frame([], plot_px, 70))
         for key, (xt, yt) in {"": ("token", "unit"), "2": ("token", "activation")}.items():
             layout[f"xaxis{key}"]["title"] = {"text": xt}
             layout[f"yaxis{key}"]["title"] = {"text": yt}
+        layout["xaxis"]["matches"] = "x2"  # the heatmap pans with the line and its slider
         layout["shapes"] = [unit_marker(0)]
         self.fig = FigureWidget(data=[heat, line], layout=layout)
         self.hidden, self.tokens, self.unit = None, [], 0
@@ -202,7 +253,8 @@ class HiddenView(View):
     def update(self, hidden: np.ndarray, tokens: Sequence[str], *, title: str | None = None):
         """Show ``hidden [T, H]`` (one row per token) and the selected unit's line."""
         self.hidden = as_float(hidden, "hidden", ndim=2)
-        self.tokens = check_tokens(tokens, self.hidden.shape[0])
+        tokens = check_tokens(tokens, self.hidden.shape[0])
+        keep, self.tokens = tokens == self.tokens, tokens  # same text: keep the user's pan
         T, H = self.hidden.shape
         self.unit = min(self.unit, H - 1)
         hover = heat_hover([f"unit {u}" for u in range(H)], positions(self.tokens),
@@ -213,9 +265,10 @@ class HiddenView(View):
             self.fig.data[0].update(z=self.hidden.T, x=np.arange(T), y=np.arange(H),
                                     colorbar=colorbar_beside(heat_box), **hover)
             place(self.fig, 0, heat_box)
-            self.fig.layout.update(frame(plot_px, 70, room + 45))
-            self.fig.layout.xaxis.update(token_axis(self.tokens, "token"))
-            self.fig.layout.xaxis2.update(token_axis(self.tokens, "token"))
+            self.fig.layout.update(token_frame(self.tokens, plot_px, 70))
+            self.fig.layout.xaxis.update(token_axis(self.tokens, "token", keep_range=keep))
+            self.fig.layout.xaxis2.update(bottom_token_axis(self.tokens, "token", plot_px,
+                                                            keep_range=keep))
             self.fig.layout.title.text = title or f"Hidden state ({T} tokens x {H} units)"
             self._draw_unit()
 
@@ -246,7 +299,8 @@ class GatesView(View):
     The figure is made once with ``MAX_GATES`` (5, LSTM's ``i f g o c``) heatmap slots;
     an update with fewer gates (GRU's ``r z n``) hides the unused slots, retitles the rest
     with ``cells.GATE_LABELS``, stacks them again and sets the figure's height to fit,
-    so nothing is rebuilt."""
+    so nothing is rebuilt. Long texts open on a window, as in :class:`HiddenView`: every
+    panel pans with the unit's lines and the range slider under them."""
 
     MAX_GATES = 5
     SIGMOID = frozenset("ifozr")  # gates in [0, 1]; the others are centred at 0
@@ -260,9 +314,11 @@ class GatesView(View):
         heat_boxes, line_box, plot_px = self.boxes(self.MAX_GATES, [])
         layout = slot_layout(heat_boxes + [line_box], title={"text": "Gates"},
                              legend={"title": {"text": "gate"}},
-                             **frame(plot_px, 70, tick_room([]) + 45))
+                             **token_frame([], plot_px, 70))
+        last = f"x{self.MAX_GATES + 1}"
         for k in range(self.MAX_GATES):
             layout["yaxis" + (str(k + 1) if k else "")]["title"] = {"text": "unit"}
+            layout["xaxis" + (str(k + 1) if k else "")]["matches"] = last
         last = str(self.MAX_GATES + 1)
         layout[f"xaxis{last}"]["title"] = {"text": "token"}
         layout[f"yaxis{last}"]["title"] = {"text": "activation"}
@@ -290,7 +346,8 @@ class GatesView(View):
         names = sorted(gates, key=lambda n: order.index(n) if n in order else len(order))
         self.gates = {name: as_float(gates[name], f"gates[{name!r}]", ndim=2) for name in names}
         T, H = next(iter(self.gates.values())).shape
-        self.tokens = check_tokens(tokens, T)
+        tokens = check_tokens(tokens, T)
+        keep, self.tokens = tokens == self.tokens, tokens  # same text: keep the user's pan
         self.unit = min(self.unit, H - 1)
         heat_boxes, _, plot_px = self.boxes(len(gates), self.tokens)
         names = list(self.gates)
@@ -299,12 +356,13 @@ class GatesView(View):
         with self.fig.batch_update():
             for k in range(self.MAX_GATES):
                 name = names[k] if k < len(names) else None
-                self._show_gate(k, name, heat_boxes[k] if name else None, hover)
-            self.fig.layout[f"xaxis{self.MAX_GATES + 1}"].update(token_axis(self.tokens))
-            self.fig.layout.update(frame(plot_px, 70, tick_room(self.tokens) + 45))
+                self._show_gate(k, name, heat_boxes[k] if name else None, hover, keep)
+            self.fig.layout[f"xaxis{self.MAX_GATES + 1}"].update(
+                bottom_token_axis(self.tokens, "token", plot_px, keep_range=keep))
+            self.fig.layout.update(token_frame(self.tokens, plot_px, 70))
             self._draw_unit()
 
-    def _show_gate(self, k: int, name: str | None, box, hover: dict) -> None:
+    def _show_gate(self, k: int, name: str | None, box, hover: dict, keep: bool) -> None:
         heat = self.fig.data[k]
         place(self.fig, k, box, f"{name}: {GATE_LABELS.get(name, name)}" if name else "")
         if name is None:
@@ -317,7 +375,7 @@ class GatesView(View):
         heat.update(z=z, x=np.arange(z.shape[1]), y=np.arange(z.shape[0]), visible=True,
                     colorbar=colorbar_beside(box), **hover, **scale)
         self.fig.layout["xaxis" + (str(k + 1) if k else "")].update(
-            token_axis(self.tokens), tickfont={"size": 10})
+            token_axis(self.tokens, keep_range=keep), tickfont={"size": 10})
 
     def select_unit(self, u: int) -> None:
         """Draw unit ``u``'s activation in every gate over the tokens."""
@@ -435,7 +493,9 @@ class AttentionView(View):
     heads, or one layer's heads, one head across layers, one (layer, head) map, or means
     (``head='mean'`` / ``layer='mean'``). 16 heatmap slots share one colour axis; every
     map has one cell per (query, key) position, tokens label the positions (repeated
-    tokens keep their own rows and columns) and the figure grows with the rows."""
+    tokens keep their own rows and columns) and the figure grows with the rows. Past
+    ``TOKEN_WINDOW`` queries or keys every map opens on the first ones, readable, and
+    all maps pan together (drag any of them; the title says so)."""
 
     MAX_GRID = 4
     def __init__(self) -> None:
@@ -447,17 +507,31 @@ class AttentionView(View):
                              **frame(plot_px, 80, tick_room([]) + 45),
                              coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": 1,
                                         "colorbar": {"title": {"text": "weight"}}})
+        for k in range(1, n):  # every map shows the same positions: they pan together
+            layout[f"xaxis{k + 1}"]["matches"] = "x"
+            layout[f"yaxis{k + 1}"]["matches"] = "y"
         self.fig = FigureWidget(data=heats, layout=layout)
+        self._tokens: tuple[list[str], list[str]] = ([], [])
 
-    @staticmethod
-    def boxes(rows: int, cols: int, keys: Sequence[str]):
+    ROW_PX = 15  # pixels per query row that its label needs
+
+    @classmethod
+    def boxes(cls, rows: int, cols: int, keys: Sequence[str], queries: Sequence[str] = ()):
         """Row-major boxes of a rows x cols grid of maps, and the plot-area height in
-        pixels: one map is 460 px high, a grid's are smaller, never below 200 px; the
-        gap between rows holds the key tokens and the next row's titles."""
-        row_px = {1: 460, 2: 300}.get(rows, 200)
+        pixels: one map is 460 px high (taller for a long text: ``ROW_PX`` for each of
+        its first ``TOKEN_WINDOW`` queries), a grid's are smaller, never below 200 px;
+        the gap between rows holds the key tokens and the next row's titles."""
+        row_px = {1: max(460, cls.ROW_PX * min(len(queries), TOKEN_WINDOW)),
+                  2: 300}.get(rows, 200)
         ys, plot_px = stack_rows([row_px] * rows, [tick_room(keys) + 35] * (rows - 1))
         xs = [box[:2] for box in grid_boxes(1, cols, hgap=0.03)]
         return [(*x, *y) for y in ys for x in xs], plot_px
+
+    @classmethod
+    def query_window(cls, rows: int, queries: Sequence[str]) -> int:
+        """How many query rows a map of a ``rows``-row grid shows at once, each readable."""
+        _, plot_px = cls.boxes(rows, 1, [], queries)
+        return max(8, min(TOKEN_WINDOW, int(plot_px / rows // cls.ROW_PX)))
 
     def update(self, weights: np.ndarray, query_tokens: Sequence[str],
                key_tokens: Sequence[str], *, layer=None, head=None, title: str | None = None,
@@ -471,7 +545,9 @@ class AttentionView(View):
         queries = check_tokens(query_tokens, w.shape[2], "query_tokens")
         keys = check_tokens(key_tokens, w.shape[3], "key_tokens")
         maps, titles, (rows, cols) = attention_maps(w, layer, head)
-        boxes, plot_px = self.boxes(rows, cols, keys)
+        keep, self._tokens = (queries, keys) == self._tokens, (queries, keys)
+        boxes, plot_px = self.boxes(rows, cols, keys, queries)
+        q_window = self.query_window(rows, queries)
         top = max(float(np.max(m)) for m in maps)
         hover = heat_hover(positions(queries, query_label), positions(keys, key_label),
                            (query_label, key_label), len(maps))
@@ -484,16 +560,27 @@ class AttentionView(View):
                     heat.update(z=maps[k], x=np.arange(len(keys)), y=np.arange(len(queries)),
                                 **hover)
                     self._axes(k, queries, keys, (k >= len(maps) - cols, k % cols == 0),
-                               (query_label, key_label))
+                               (query_label, key_label), keep, q_window)
             self.fig.layout.coloraxis.cmax = top if top > 0 else 1.0
-            self.fig.layout.title.text = title or "Attention"
-            self.fig.layout.update(frame(plot_px, 80, tick_room(keys) + 45))
+            hint = self.hint(len(queries), q_window, len(keys), (query_label, key_label))
+            self.fig.layout.title.text = (title or "Attention") + (
+                f"<br><sup>{hint}</sup>" if hint else "")
+            self.fig.layout.update(frame(plot_px, 80, tick_room(keys) + 45),
+                                   dragmode="pan" if hint else "zoom")
 
-    def _axes(self, k: int, queries, keys, edges, labels) -> None:
+    @staticmethod
+    def hint(n_queries: int, shown: int, n_keys: int, labels) -> str:
+        """What part of a long map shows, and how to move it ('' when it all shows)."""
+        parts = [f"{min(n, w)} of {n} {word} positions" for n, w, word in
+                 ((n_queries, shown, labels[0]), (n_keys, TOKEN_WINDOW, labels[1])) if n > w]
+        return " and ".join(parts) + " shown: drag a map to move along" if parts else ""
+
+    def _axes(self, k: int, queries, keys, edges, labels, keep: bool, shown: int) -> None:
         """Label slot k's axes with the tokens; axis titles only on the bottom row and
         the left column, query tokens only on the left column (the rows share them)."""
         s = str(k + 1) if k else ""
-        self.fig.layout[f"xaxis{s}"].update(token_axis(keys, labels[1] if edges[0] else ""))
+        self.fig.layout[f"xaxis{s}"].update(
+            token_axis(keys, labels[1] if edges[0] else "", keep_range=keep))
         self.fig.layout[f"yaxis{s}"].update(
-            token_axis(queries, labels[0] if edges[1] else "", reverse=True),
-            showticklabels=edges[1])
+            token_axis(queries, labels[0] if edges[1] else "", reverse=True, window=shown,
+                       keep_range=keep), showticklabels=edges[1])

@@ -18,7 +18,11 @@ slots in place (:func:`place`) when the number of panels depends on the data. Pa
 stacked in pixels (:func:`stack_rows`, :func:`frame`), leaving room under each for its
 token labels (:func:`tick_room`), so titles, ticks and panels never overlap; a hidden slot
 is parked in :data:`HIDDEN_BOX`. Token axes are numeric positions labelled with the tokens
-(:func:`token_axis`), so repeated tokens keep their own cells.
+(:func:`token_axis`), so repeated tokens keep their own cells; past :data:`TOKEN_WINDOW`
+tokens they open on a window of readable labels that the user pans (drag, or the range
+slider under the bottom axis: :func:`token_frame`, :func:`bottom_token_axis`), and a
+redraw of the same tokens keeps the pan. Figures have no width: they fill their output
+(see :class:`FigureWidget`).
 """
 
 from __future__ import annotations
@@ -64,7 +68,24 @@ export default () => {
       });
       plotly.catch((err) => console.error("[workbench] plotly did not load:", err));
     },
-    async render(ctx) { return (await plotly).render(ctx); },
+    async render(ctx) {
+      const cleanup = await (await plotly).render(ctx);
+      // full width: plotly.js sizes a figure once, from its element's width then (700 px
+      // when hidden, as in a closed tab) and later only on window resizes; this follows
+      // the element's own width (a tab opened, a sidebar closed) through the figure's
+      // responsive handler (config.responsive, set by FigureWidget)
+      ctx.el.style.width = "100%%";
+      let last = -1;
+      const observer = new ResizeObserver((entries) => {
+        const width = Math.round(entries[entries.length - 1].contentRect.width);
+        if (width > 0 && width !== last) {
+          last = width;
+          requestAnimationFrame(() => ctx.el._responsiveChartHandler?.());
+        }
+      });
+      observer.observe(ctx.el);
+      return () => { observer.disconnect(); if (typeof cleanup === "function") cleanup(); };
+    },
   };
 };
 """
@@ -83,11 +104,22 @@ class FigureWidget(go.FigureWidget):
       is a small loader (``SHARED_BUNDLE_ESM``) that initializes at once and imports the
       bundle (``_plotly_esm``) once per page.
     - ``get_state`` sends the figure as it is now (see there).
+    - Full width: no layout sets a width; ``autosize`` and plotly.js's ``responsive``
+      config are on, and the loader resizes the figure whenever its element's width
+      changes (a figure drawn in a closed tab was stuck at plotly's default 700 px).
 
-    Both were found by ``tests/test_browser.py``."""
+    The first two were found by ``tests/test_browser.py``."""
 
     _esm = SHARED_BUNDLE_ESM % hashlib.sha256(_PLOTLY_BUNDLE.encode()).hexdigest()[:16]
     _plotly_esm = traitlets.Unicode(_PLOTLY_BUNDLE).tag(sync=True)
+
+    def __init__(self, data=None, layout=None, **kwargs):
+        if isinstance(layout, dict):
+            if "width" in layout:
+                raise ValueError("workbench figures fill their output's width: no 'width'")
+            layout = {"autosize": True, **layout}
+        super().__init__(data=data, layout=layout, **kwargs)
+        self._config = {**self._config, "responsive": True, "displaylogo": False}
 
     def get_state(self, key=None, drop_defaults=False):
         """The widget's state, with the figure as it is now. plotly refreshes its
@@ -210,50 +242,128 @@ def stack_rows(rows_px: Sequence[float], gaps_px: Sequence[float]
     return out, total
 
 
-def frame(plot_px: float, top: float, bottom: float) -> dict:
+def frame(plot_px: float, top: float, bottom: float, *, extra: float = 0) -> dict:
     """Layout settings for a plot area ``plot_px`` pixels high between a ``top`` and a
-    ``bottom`` margin (pass to the layout, or to ``fig.layout.update`` to resize)."""
-    return {"margin": {"t": top, "b": bottom}, "height": int(round(plot_px + top + bottom))}
+    ``bottom`` margin (pass to the layout, or to ``fig.layout.update`` to resize);
+    ``extra``: pixels plotly will add to the bottom margin itself (a range slider's
+    :func:`slider_room`), so the plot area keeps its height."""
+    return {"margin": {"t": top, "b": bottom},
+            "height": int(round(plot_px + top + bottom + extra))}
 
 
 MAX_TICK_CHARS = 12  # longer tokens are cut short under an axis (hover shows them whole)
+TOKEN_WINDOW = 40  # a token axis shows at most this many positions at once; pan for the rest
+SLIDER_PX = 34  # a range slider's height under a windowed token axis
 
 
 def tick_room(tokens: Sequence[str], font_px: float = 12, width_px: float = 700) -> int:
-    """Pixels that token tick labels take under their axis: one line when they fit side
-    by side in ``width_px``, else the longest label's length, as plotly turns crowded
-    labels up to 90 degrees. Layouts leave this much room below a panel of tokens."""
+    """Pixels that token tick labels take under their axis: one line when the shown ones
+    (at most ``TOKEN_WINDOW``) fit side by side in ``width_px``, else the longest label's
+    length, as plotly turns crowded labels up to 90 degrees. Layouts leave this much
+    room below a panel of tokens."""
     longest = max((len(short(t)) for t in tokens), default=1)
     char_px = 0.6 * font_px
-    if len(tokens) * (longest * char_px + 8) <= width_px:
+    if min(len(tokens), TOKEN_WINDOW) * (longest * char_px + 8) <= width_px:
         return int(font_px + 10)
     return int(longest * char_px + 14)
 
 
+VISIBLE_SPACE = str.maketrans({" ": "\u2423", "\n": "\u21b5", "\t": "\u21e5"})
+
+
 def short(token) -> str:
-    """A token cut to ``MAX_TICK_CHARS`` characters for a tick label."""
+    """A token cut to ``MAX_TICK_CHARS`` characters for a tick label; a token of white
+    space shows it (a character-level text's spaces and newlines: ``␣ ↵ ⇥``)."""
     token = str(token)
-    return token if len(token) <= MAX_TICK_CHARS else token[:MAX_TICK_CHARS - 1] + "…"
+    if token and not token.strip():
+        token = token.translate(VISIBLE_SPACE)
+    return token if len(token) <= MAX_TICK_CHARS else token[:MAX_TICK_CHARS - 1] + "\u2026"
 
 
 def label(token) -> str:
     """A token as text plotly shows literally: its pseudo-HTML would otherwise render
-    ``<b>`` as bold and drop ``<br>`` (IMDB text has ``<br />`` tokens)."""
+    ``<b>`` as bold and drop ``<br>`` (IMDB text has ``<br />`` tokens). Only ``& < >``
+    are escaped: plotly.js does not know ``&quot;``, and would show it as is."""
     return html.escape(str(token), quote=False)
 
 
-def token_axis(tokens: Sequence[str], title: str | None = None, *,
-               reverse: bool = False) -> dict:
+def windowed(tokens: Sequence) -> bool:
+    """Whether a token axis over ``tokens`` opens on a window (more than ``TOKEN_WINDOW``)."""
+    return len(tokens) > TOKEN_WINDOW
+
+
+def token_axis(tokens: Sequence[str], title: str | None = None, *, reverse: bool = False,
+               window: int | None = TOKEN_WINDOW, keep_range: bool = False) -> dict:
     """Axis settings labelling positions 0..T-1 with tokens: a numeric axis with one tick
     per position, so repeated tokens keep their own cells (a categorical axis would merge
-    them); ``reverse`` puts position 0 at the top of a y axis."""
-    span = [-0.5, len(tokens) - 0.5]
-    out = {"type": "linear", "tickmode": "array", "tickvals": np.arange(len(tokens)),
-           "ticktext": [label(short(t)) for t in tokens], "autorange": False,
-           "range": span[::-1] if reverse else span, "automargin": True}
+    them); ``reverse`` puts position 0 at the top of a y axis.
+
+    Past ``window`` tokens (None: never) the axis opens on the first ``window`` positions,
+    one readable label each, and the rest is a pan away (the data stays whole; panning
+    stops at the ends). ``keep_range`` leaves the range alone: a view redrawing the same
+    tokens keeps where the user panned to."""
+    n = len(tokens)
+    out = {"type": "linear", "tickmode": "array", "tickvals": np.arange(n),
+           "ticktext": [label(short(t)) for t in tokens], "automargin": True,
+           "minallowed": -0.5, "maxallowed": max(n, 1) - 0.5}
+    if not keep_range:
+        span = [-0.5, (n if window is None else min(n, window)) - 0.5]
+        out.update(autorange=False, range=span[::-1] if reverse else span)
     if title is not None:
         out["title"] = {"text": title}
     return out
+
+
+def window_title(title: str, tokens: Sequence, how: str = "the plot or the slider") -> str:
+    """``title`` saying, when the axis shows a window of ``tokens``, how many and how to
+    move it."""
+    if not windowed(tokens) or not title:
+        return title
+    return f"{title} ({TOKEN_WINDOW} of {len(tokens)} shown: drag {how} to move along)"
+
+
+def slider(tokens: Sequence, plot_px: float, room: float) -> dict:
+    """A bottom token axis's range slider (shown only when the axis is windowed): the
+    whole sequence in miniature with the shown window, ``SLIDER_PX`` high in a plot area
+    ``plot_px`` high whose bottom axis has ``room`` pixels of tick labels. plotly adds
+    the slider, the labels and a 15 px pad to the bottom margin itself; :func:`frame`
+    with ``extra=slider_room(...)`` makes the figure that much taller."""
+    if not windowed(tokens):
+        return {"visible": False}
+    total = plot_px + slider_room(tokens, room)
+    return {"visible": True, "thickness": round(SLIDER_PX / total, 4), "autorange": False,
+            "range": [-0.5, len(tokens) - 0.5], "bgcolor": "#f4f4f4"}
+
+
+def slider_room(tokens: Sequence, room: float) -> float:
+    """The pixels plotly adds under a windowed axis for its slider (0 when not windowed)."""
+    return SLIDER_PX + room + 15 if windowed(tokens) else 0
+
+
+def drag(tokens: Sequence) -> dict:
+    """Dragging pans a windowed figure (it zooms otherwise, plotly's default)."""
+    return {"dragmode": "pan" if windowed(tokens) else "zoom"}
+
+
+def token_frame(tokens: Sequence, plot_px: float, top: float, *, font_px: float = 12,
+                below: float = 45) -> dict:
+    """Height, margins and drag mode of a figure with a plot area ``plot_px`` high whose
+    bottom axis is a token axis over ``tokens``: room for its labels (in ``font_px``
+    type) and, ``below`` them, its title; a windowed axis's range slider goes between
+    the two (plotly adds the labels' and the slider's room to the margin itself)."""
+    room = tick_room(tokens, font_px)
+    if windowed(tokens):
+        return {**frame(plot_px, top, below, extra=slider_room(tokens, room)), **drag(tokens)}
+    return {**frame(plot_px, top, room + below), **drag(tokens)}
+
+
+def bottom_token_axis(tokens: Sequence[str], title: str | None, plot_px: float, *,
+                      font_px: float = 12, keep_range: bool = False) -> dict:
+    """:func:`token_axis` for the bottom axis of a :func:`token_frame` figure, with its
+    range slider when windowed."""
+    return {**token_axis(tokens, None if title is None else window_title(title, tokens),
+                         keep_range=keep_range),
+            "rangeslider": slider(tokens, plot_px, tick_room(tokens, font_px))}
 
 
 def cell_labels(row_labels: Sequence[str], col_labels: Sequence[str]) -> np.ndarray:
@@ -346,27 +456,34 @@ class GradientFlowView(View):
 
 
 class SaliencyView(View):
-    """Per-token saliency as bars under the tokens, diverging colours centred at 0."""
+    """Per-token saliency as bars under the tokens, diverging colours centred at 0; a long
+    text opens on its first ``TOKEN_WINDOW`` tokens with a slider to move along."""
+
+    PLOT_PX = 260
 
     def __init__(self) -> None:
         bar = go.Bar(x=[], y=[], marker={"color": [], "colorscale": DIVERGING, "cmin": -1,
                                          "cmax": 1, "showscale": True})
         self.fig = FigureWidget(data=[bar], layout={
             "title": {"text": "Saliency"}, "xaxis": {"title": {"text": "token"}},
-            "yaxis": {"title": {"text": "saliency"}}})
+            "yaxis": {"title": {"text": "saliency"}}, **token_frame([], self.PLOT_PX, 70)})
+        self.tokens: list[str] = []
 
     def update(self, tokens: Sequence[str], scores: np.ndarray, prediction: str = "") -> None:
         """Show one score per token; the title names the prediction being explained."""
         s = as_float(scores, "scores", ndim=1)
         tokens = check_tokens(tokens, len(s))
+        keep, self.tokens = tokens == self.tokens, tokens
         top = float(np.nanmax(np.abs(s))) if s.size else 0.0
         top = top if top > 0 else 1.0
         with self.fig.batch_update():
             self.fig.data[0].update(x=np.arange(len(s)), y=s, hovertext=positions(tokens),
                                     hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>")
             self.fig.data[0].marker.update(color=s, cmin=-top, cmax=top)
-            self.fig.layout.xaxis.update(token_axis(tokens, "token"))
-            self.fig.layout.title.text = f"Saliency for prediction: {html.escape(prediction)}"
+            self.fig.layout.update(token_frame(tokens, self.PLOT_PX, 70))
+            self.fig.layout.xaxis.update(bottom_token_axis(tokens, "token", self.PLOT_PX,
+                                                           keep_range=keep))
+            self.fig.layout.title.text = f"Saliency for prediction: {label(prediction)}"
 
 
 def saliency_html(tokens: Sequence[str], scores: np.ndarray) -> str:
@@ -384,20 +501,30 @@ def saliency_html(tokens: Sequence[str], scores: np.ndarray) -> str:
 
 
 class NeuronView(View):
-    """The top K units' activations over a text, with the positions a pattern matches."""
+    """The top K units' activations over a text, with the positions a pattern matches in
+    a strip above them; a long text opens on its first ``TOKEN_WINDOW`` tokens."""
 
     def __init__(self) -> None:
         units = go.Heatmap(z=[[0.0]], colorscale=DIVERGING, zmid=0, **on_slot(0),
                            hovertemplate="%{customdata}: %{z:.3f}<extra></extra>")
         match = go.Heatmap(z=[[0.0]], zmin=0, zmax=1, showscale=False, **on_slot(1),
                            colorscale=[[0, "white"], [1, "#FFA15A"]], hoverinfo="skip")
-        layout = slot_layout([(0, 1, 0, 0.84), (0, 1, 0.88, 0.94)],
-                             title={"text": "Units that track a pattern"})
+        boxes, plot_px = self.boxes(1)
+        layout = slot_layout(boxes, title={"text": "Units that track a pattern"},
+                             **token_frame([], plot_px, 70))
         layout["yaxis"].update(title={"text": "unit (score)"}, autorange="reversed")
         layout["xaxis"]["title"] = {"text": "token"}
         layout["xaxis2"].update(matches="x", showticklabels=False)
         layout["yaxis2"].update(tickmode="array", tickvals=[0], ticktext=["match"])
         self.fig = FigureWidget(data=[units, match], layout=layout)
+        self.tokens: list[str] = []
+
+    @staticmethod
+    def boxes(n_units: int):
+        """The units' and the match strip's boxes, and the plot-area height in pixels:
+        22 px per unit (160 at least), the strip 18 px above them."""
+        (strip, heat), plot_px = stack_rows([18, max(160, 22 * n_units)], [12])
+        return [(0, 1, *heat), (0, 1, *strip)], plot_px
 
     def update(self, activations: np.ndarray, tokens: Sequence[str], units: Sequence[int],
                scores: Sequence[float], match: np.ndarray | None = None) -> None:
@@ -407,13 +534,19 @@ class NeuronView(View):
         if len(units) != a.shape[1] or len(scores) != a.shape[1]:
             raise ValueError(f"need one unit id and score per column of activations "
                              f"({a.shape[1]}), got {len(units)} and {len(scores)}")
+        keep, self.tokens = tokens == self.tokens, tokens
         m = np.zeros(a.shape[0]) if match is None else as_float(match, "match", ndim=1)
         labels = [f"unit {int(u)} ({float(s):.2f})" for u, s in zip(units, scores, strict=True)]
+        boxes, plot_px = self.boxes(len(labels))
         with self.fig.batch_update():
             self.fig.data[0].update(z=a.T, x=np.arange(a.shape[0]), y=np.arange(a.shape[1]),
                                     customdata=cell_labels(labels, positions(tokens)))
             self.fig.data[1].update(z=m[None, :], x=np.arange(len(m)), y=[0])
-            self.fig.layout.xaxis.update(token_axis(tokens, "token"))
+            for k, box in enumerate(boxes):
+                place(self.fig, k, box)
+            self.fig.layout.update(token_frame(tokens, plot_px, 70))
+            self.fig.layout.xaxis.update(bottom_token_axis(tokens, "token", plot_px,
+                                                           keep_range=keep))
             self.fig.layout.yaxis.update(tickmode="array", tickvals=np.arange(len(labels)),
                                          ticktext=labels)
 
@@ -426,7 +559,7 @@ class ConfusionView(View):
                           hovertemplate="%{customdata}: %{z}<extra></extra>")
         self.fig = FigureWidget(data=[heat], layout={
             "title": {"text": "Confusion matrix"}, "xaxis": {"title": {"text": "predicted"}},
-            "yaxis": {"title": {"text": "true"}, "autorange": "reversed"}})
+            "yaxis": {"title": {"text": "true"}, "autorange": "reversed"}, "height": 420})
 
     def update(self, matrix: np.ndarray, labels: Sequence[str]) -> None:
         """Show ``matrix [C, C]`` of counts; the title gives the accuracy."""
@@ -440,8 +573,9 @@ class ConfusionView(View):
                                     customdata=cell_labels(
                                         [f"true {label(c)}" for c in labels],
                                         [f"predicted {label(c)}" for c in labels]))
-            self.fig.layout.xaxis.update(token_axis(labels))
-            self.fig.layout.yaxis.update(token_axis(labels, reverse=True))
+            self.fig.layout.xaxis.update(token_axis(labels, window=None))
+            self.fig.layout.yaxis.update(token_axis(labels, reverse=True, window=None))
+            self.fig.layout.height = int(min(900, max(420, 160 + 24 * len(labels))))
             self.fig.layout.title.text = f"Confusion matrix (accuracy {accuracy:.1%})"
 
 
@@ -469,7 +603,10 @@ class TagsView(View):
 
 
 class GenerationView(View):
-    """Generated tokens as bars of their probability, coloured and labelled by it."""
+    """Generated tokens as bars of their probability, coloured and labelled by it; a long
+    generation opens on its first ``TOKEN_WINDOW`` tokens with a slider to move along."""
+
+    PLOT_PX = 280
 
     def __init__(self) -> None:
         bar = go.Bar(x=[], y=[], text=[], textposition="outside", texttemplate="%{y:.2f}",
@@ -477,16 +614,22 @@ class GenerationView(View):
                          "color": [], "colorscale": "Viridis", "cmin": 0, "cmax": 1})
         self.fig = FigureWidget(data=[bar], layout={
             "title": {"text": "Generated text"}, "xaxis": {"title": {"text": "token"}},
-            "yaxis": {"title": {"text": "probability"}, "range": [0, 1.1]}})
+            "yaxis": {"title": {"text": "probability"}, "range": [0, 1.1]},
+            **token_frame([], self.PLOT_PX, 70)})
+        self.tokens: list[str] = []
 
     def update(self, tokens: Sequence[str], probs: np.ndarray, *, title: str | None = None):
-        """Show each generated token with the probability the model gave it."""
+        """Show each generated token with the probability the model gave it; ``title``
+        is plain text (shown as typed: quotes stay quotes, ``<b>`` is not bold)."""
         p = as_float(probs, "probs", ndim=1)
         tokens = check_tokens(tokens, len(p))
+        keep, self.tokens = tokens == self.tokens, tokens
         text = " ".join(tokens)
         title = title or "Generated: " + (text if len(text) <= 100 else text[:97] + "...")
         with self.fig.batch_update():
             self.fig.data[0].update(x=np.arange(len(p)), y=p, text=[label(t) for t in tokens])
             self.fig.data[0].marker.color = p
-            self.fig.layout.xaxis.update(token_axis(tokens, "token"))
-            self.fig.layout.title.text = html.escape(title)
+            self.fig.layout.update(token_frame(tokens, self.PLOT_PX, 70))
+            self.fig.layout.xaxis.update(bottom_token_axis(tokens, "token", self.PLOT_PX,
+                                                           keep_range=keep))
+            self.fig.layout.title.text = label(title)
