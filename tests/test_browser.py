@@ -23,7 +23,7 @@ and read figure data in the kernel), in each front end:
 
 The servers run on 127.0.0.1 on a free port, serve a temporary copy of the quickstart
 (its ``runs/`` stay there), and are killed with their kernels in teardown. Screenshots
-go to ``build/screenshots/`` ('-app' is the README's ``docs/app-training.png``).
+go to ``build/screenshots/`` ('-app' is the tall view of the Live tab).
 Without chromium the tests skip, except under ``CI``, where ``.ci/run`` installs it and
 they fail instead. About 1-3 minutes each.
 """
@@ -283,7 +283,7 @@ CURVE_POINTS = f"""([least, app]) => {{
     const el = ({FIND_PLOT})('Training curves', app);
     if (!el) return false;
     const n = el.data.filter(t => t.visible !== false && t.type === 'scatter')
-        .reduce((sum, t) => sum + (t.x ? t.x.length : 0), 0);
+        .reduce((sum, t) => sum + (t.x ? Array.from(t.x).filter(v => v !== null).length : 0), 0);
     return n > least ? [n] : false;
 }}"""
 # [tokens, units] of the hidden-state heatmap, once plotly.js has drawn one bigger than

@@ -172,7 +172,7 @@ class Workbench:
                     lambda: setattr(f.setup_text, "value", self.setup_json())),
                    (f.import_button, "Setup JSON", lambda: self.load_setup_json(
                        f.setup_text.value)),
-                   (self.clear_button, "Errors", self.errors.clear_output))
+                   (self.clear_button, "Errors", self.clear_errors))
         for button, where, action in actions:
             button.on_click(guarded(r, where, lambda _, a=action: a()))
         for name, widget in f.fields.items():
@@ -181,6 +181,13 @@ class Workbench:
         f.fields["lr"].observe(guarded(r, "Learning rate", self._lr_changed), "value")
         f.preset.observe(guarded(r, "Preset", self._preset_changed), "value")
         self.live.probe_text.observe(guarded(r, "Live view", self._probe_changed), "value")
+
+    def clear_errors(self) -> None:
+        """Empty the error log, and the status line if it shows an error."""
+        shown, self._last_error = self._last_error, None
+        self.errors.clear_output()
+        if shown is not None:
+            self._status("errors cleared", "info")
 
     def _probe_changed(self, _change) -> None:
         """A new probe is drawn at once when idle; while training, at the next refresh."""

@@ -48,8 +48,9 @@ class StartPanel:
                  run_pair: Callable[[str, str], object], offline: bool = False):
         self.buttons: dict[str, W.Button] = {}
         rows = [W.HTML(INTRO)]
-        for title, kind in (("Demos (built-in data; most take under a minute)", "demo"),
-                            ("Recipes (standard datasets, tuned to published numbers)",
+        for title, kind in (("Demos (built-in data; the runtime is on each line)", "demo"),
+                            ("Recipes (standard datasets, tuned to published numbers; "
+                             "offline, a small built-in stand-in of the same task)",
                              "recipe")):
             rows.append(W.HTML(f"<h4 style='margin:10px 0 2px'>{title}</h4>"))
             rows += [self._row(p, report, run, run_pair, offline)
