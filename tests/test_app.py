@@ -37,7 +37,7 @@ def workbench(tmp_path, observers=(), visual_share=None, **values) -> app.Workbe
     """A workbench with the tiny setup (plus ``values``) in its widgets; it draws every
     chunk unless ``visual_share`` is given."""
     wb = app.Workbench(runs_dir=tmp_path / "runs", observers=observers,
-                       visual_share=visual_share, precompile=False)
+                       visual_share=visual_share, precompile=False, chunk_s=None)
     for name, value in {**TINY, **values}.items():
         getattr(wb, name).value = value
     return wb
@@ -53,7 +53,7 @@ def outputs_text(wb: app.Workbench) -> str:
 
 
 def test_builds_and_counts_parameters_as_sliders_move(tmp_path):
-    wb = app.Workbench(runs_dir=tmp_path, precompile=False)
+    wb = app.Workbench(runs_dir=tmp_path, precompile=False, chunk_s=None)
     assert wb.widget is not None and wb._repr_mimebundle_()
     wb.arch.value, wb.hidden.value = "gru", 16
     small = wb.param_label.value
@@ -225,7 +225,7 @@ def test_inspect_a_classifier(tmp_path):
 
 
 def test_a_preset_fills_every_widget():
-    wb = app.Workbench(runs_dir=None, smoke=True, precompile=False)
+    wb = app.Workbench(runs_dir=None, smoke=True, precompile=False, chunk_s=None)
     wb.preset.value = "attention-reverse"
     assert (wb.arch.value, wb.task.value, wb.attention.value) == ("gru", "seq2seq", "dot")
     assert wb.dataset.value == "reverse" and wb.hidden.value == 64
@@ -287,7 +287,7 @@ def test_only_the_app_modules_import_ipywidgets_and_none_imports_plotly():
 
 def test_offline_a_hub_preset_runs_on_its_stand_in_and_says_so(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    wb = app.Workbench(runs_dir=None, smoke=True, precompile=False)
+    wb = app.Workbench(runs_dir=None, smoke=True, precompile=False, chunk_s=None)
     wb.preset.value = "bigru-trec"
     assert wb.dataset.value == "sentiment" and wb.arch.value == "gru" and wb.bidirectional.value
     assert "Offline" in wb.form.preset_info.value and "trec" in wb.form.preset_info.value

@@ -18,7 +18,7 @@ TINY = dict(dataset="sentiment", size=200, max_len=16, batch_size=16, arch="gru"
 
 
 def workbench(tmp_path, **kwargs) -> app.Workbench:
-    wb = app.Workbench(runs_dir=tmp_path / "runs", precompile=False, **kwargs)
+    wb = app.Workbench(runs_dir=tmp_path / "runs", precompile=False, chunk_s=None, **kwargs)
     for name, value in TINY.items():
         getattr(wb, name).value = value
     return wb
@@ -151,7 +151,7 @@ def test_start_tab_runs_a_preset_and_a_pair_side_by_side(tmp_path):
 
 
 def test_kernel_notice_answers_each_ping(monkeypatch):
-    wb = app.Workbench(runs_dir=None, precompile=False)
+    wb = app.Workbench(runs_dir=None, precompile=False, chunk_s=None)
     sent = []
     monkeypatch.setattr(wb.kernel_notice, "send", sent.append)
     wb.kernel_notice._answer(wb.kernel_notice, {"ping": 7}, [])

@@ -70,6 +70,7 @@ class Workbench:
     'sentiment'); ``runs_dir``: where finished runs are saved (None: kept in memory only);
     ``smoke``: cut presets to a few steps (default: ``WORKBENCH_SMOKE=1``);
     ``probe_every_s``: seconds between probe refreshes while training (0: every chunk);
+    ``chunk_s``: the wall time a chunk aims at (None: the config's fixed ``chunk``);
     ``visual_share``:
     the most of a run's training time that drawing live figures may take (None: draw every
     chunk); ``observers``: extra trainer observers ``(event, trainer, info)``, called after
@@ -79,7 +80,8 @@ class Workbench:
 
     def __init__(self, preset: str | None = None, *, runs_dir: str | os.PathLike | None = "runs",
                  smoke: bool | None = None, probe_every_s: float = PROBE_EVERY_S,
-                 visual_share: float | None = VISUAL_SHARE, observers=(),
+                 visual_share: float | None = VISUAL_SHARE, chunk_s: float | None = CHUNK_S,
+                 observers=(),
                  precompile: bool = True):
         allocator.from_env()
         xla_cache.enable()
@@ -87,6 +89,7 @@ class Workbench:
         self.runs_dir = None if runs_dir is None else Path(runs_dir)
         self.observers = tuple(observers)
         self.pacer = Pacer(visual_share, probe_every_s)
+        self.chunk_s = chunk_s  # None: the training config's fixed chunk (tests)
         self.trainer = self.data = self.current_name = None
         self._running = self._thread = self._run_name = None
         self.runs: dict[str, Run] = {}
@@ -429,7 +432,7 @@ class Workbench:
     def _fit(self, name: str, trainer: Trainer) -> None:
         """Train ``trainer`` to its step budget with live views, then keep the run."""
         self._running, self._run_name = trainer, name
-        trainer.chunk_seconds = CHUNK_S
+        trainer.chunk_seconds = self.chunk_s
         self.live.draw_curves(name, trainer.history)
         self._status(f"{name}: drawing the probe before step {trainer.step + 1} ...", "busy")
         try:  # compiles the probe now, outside the drawing budget
