@@ -156,3 +156,14 @@ def test_kernel_notice_answers_each_ping(monkeypatch):
     monkeypatch.setattr(wb.kernel_notice, "send", sent.append)
     wb.kernel_notice._answer(wb.kernel_notice, {"ping": 7}, [])
     assert sent == [{"pong": 7}] and "wb-app" in wb.widget._dom_classes
+
+
+def test_a_replayed_frame_stays_shown_when_old_frames_are_thinned(tmp_path, monkeypatch):
+    wb = workbench(tmp_path, visual_share=None, probe_every_s=0)
+    train(wb)
+    live = wb.live
+    monkeypatch.setattr(live, "MAX_FRAMES", 9)  # 10 frames: the next refresh thins them
+    live.show_frame(7)  # step 35
+    live.refresh(wb.trainer)
+    assert len(live.frames) <= 9 and "Probe at step 35" in live.views.caption.value
+    assert live.frames[live.replay.value].step == 35

@@ -59,6 +59,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 STEPS = 1_000_000  # more than any test waits for: only Stop can end the run
 SERVER_START_S, NOTEBOOK_RUN_S, TRAIN_S = 120, 600, 300
 FIRST_CLICK_S = 15  # a Train click is taken within 15 s of the quickstart opening
+BUSY_CELL_S = 25  # how long the test's busy cell sleeps
 PROBE_ADVANCES = 5  # distinct probe steps the Live view must show during one run
 # JupyterLab's app settings: no news popup, and every cell rendered (no windowing), so
 # the app's output exists in the DOM wherever the notebook is scrolled
@@ -447,19 +448,22 @@ def test_a_click_while_a_cell_runs_is_met_by_the_busy_notice_in_jupyterlab(sessi
     (and the click takes effect) once the kernel is free again. (A fresh kernel: once the
     app has trained, ipykernel answers widget messages even while a cell runs.)"""
     run_all_cells_in_lab(session, lab_url)
+    # On a loaded 2-core machine the kernel can take many seconds to pick the cell up (the
+    # app's background compile shares the CPU), so the wait for 'busy' is generous and the
+    # cell sleeps long enough to still be running when the click's notice is due.
     session.page.evaluate(f"""() => {{ ({NOTEBOOK_JS}).sessionContext.session.kernel
-        .requestExecute({{code: 'import time; time.sleep(10)'}}); return true; }}""")
+        .requestExecute({{code: 'import time; time.sleep({BUSY_CELL_S})'}}); return true; }}""")
     session.wait(f"() => ({NOTEBOOK_JS}).sessionContext.kernelDisplayStatus === 'busy'",
-                 "the kernel to run the sleeping cell", 10)
+                 "the kernel to run the sleeping cell", 60)
     if session.page.get_by_text("has not answered your click").count():
         session.fail("the busy-kernel notice shows before any click during the busy cell")
     session.click(widget_tab(session, "Start"), "the app's Start tab")
     session.page.locator("button.wb-start-run").first.click()
     session.wait("() => document.body.innerText.includes('has not answered your click')",
-                 "the busy-kernel notice after a click during a running cell", 10)
+                 "the busy-kernel notice after a click during a running cell", 15)
     session.shot("kernel-busy")
     session.wait("() => !document.body.innerText.includes('has not answered your click')",
-                 "the notice to clear once the cell finished", 60)
+                 "the notice to clear once the cell finished", BUSY_CELL_S + 60)
     status_says(session, r"run1-\S+ finished", "the Start tab's preset run to finish", TRAIN_S)
     check_no_uncaught(session)
 

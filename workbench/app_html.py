@@ -189,17 +189,3 @@ def probabilities_html(names: Sequence[str], probs: np.ndarray) -> str:
     return "<b>Probabilities</b>" + table_html(("class", "", "p"), rows, raw=True).replace(
         "<td style='padding: 2px 8px'><div", "<td style='padding: 2px 8px; width: 240px'><div")
 
-
-def runs_table_html(runs: Sequence) -> str:
-    """One row per finished run: setup, outcome and final validation metrics."""
-    if not runs:
-        return "<i>No finished runs yet: train one, then compare.</i>"
-    keys = sorted({k for run in runs for k in MAIN_METRICS.get(run.model.task, ())
-                   if k in run.final}, key=lambda k: (k != "accuracy", k))
-    header = ("run", "arch", "task", "dataset", "params", "step", "outcome", "val loss",
-              *keys, "train s", "saved")
-    rows = [(run.name, run.model.arch + (" (bi)" if run.model.bidirectional else ""),
-             run.model.task, run.data.dataset, fmt(run.params), fmt(run.step), run.outcome,
-             fmt(run.final.get("loss")), *(fmt(run.final.get(k)) for k in keys),
-             f"{run.seconds:.1f}", run.path or "") for run in runs]
-    return table_html(header, rows)

@@ -65,10 +65,8 @@ class KernelNotice(anywidget.AnyWidget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.pings = 0
         self.on_msg(self._answer)
 
     def _answer(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and "ping" in content:
-            self.pings += 1
             self.send({"pong": content["ping"]})

@@ -322,10 +322,15 @@ class LivePanel:
         frame = probe_frame(trainer, self.probe_text.value)
         with self._lock:
             following = not self.frames or self.replay.value >= self.replay.max
+            replayed = None if following else self.frames[self.replay.value].step
             self.frames = thin([*self.frames, frame], self.MAX_FRAMES)
             shown(self.replay_box, len(self.frames) > 1)
             self.replay.max = len(self.frames) - 1
-            self.show_frame(self.replay.max if following else self.replay.value)
+            if following:
+                self.show_frame(self.replay.max)
+            else:  # thinning may move the replayed frame: find it (or the one before) again
+                self.show_frame(max(i for i, f in enumerate(self.frames)
+                                    if f.step <= replayed or i == 0))
         return frame
 
     def show_frame(self, index: int) -> None:
