@@ -155,6 +155,83 @@ def test_hidden_view_shows_tokens_by_units_and_one_unit():
         view.update(hidden, TOKENS[:4])
 
 
+
+def sent_updates(fig, monkeypatch) -> list[tuple[dict, dict]]:
+    """Collect the (restyle, relayout) messages ``fig`` sends to the browser."""
+    sent = []
+    monkeypatch.setattr(fig, "_send_update_msg", lambda restyle_data, relayout_data, **_:
+                        sent.append((dict(restyle_data), dict(relayout_data))))
+    return sent
+
+
+def count_assignments(monkeypatch) -> list[int]:
+    """Count plotly's validated property assignments (its costly Python-side work: an
+    assignment is validated and compared even when it changes nothing)."""
+    from plotly.basedatatypes import BasePlotlyType
+
+    count, real = [0], BasePlotlyType._set_prop
+
+    def counted(self, prop, val):
+        count[0] += 1
+        return real(self, prop, val)
+
+    monkeypatch.setattr(BasePlotlyType, "_set_prop", counted)
+    return count
+
+
+def test_the_same_text_again_sends_only_the_new_values(monkeypatch):
+    """While a run trains the probe's text and shape stay the same: a refresh sends the
+    changed values and no layout (plotly validates and sends every assignment, which made
+    a refresh cost ~100 ms); a new text or a new shape lays the figure out again."""
+    hidden = RNG.standard_normal((5, 7))
+    gates = {name: RNG.random((5, 7)) for name in "rzn"}
+    queries, keys = ["a", "b", "c"], TOKENS
+    weights = RNG.random((1, 2, 3, 5))
+    views = HiddenView(), GatesView(), AttentionView()
+    first = (hidden, TOKENS), (gates, TOKENS), (weights, queries, keys)
+    for view, args in zip(views, first, strict=True):
+        view.update(*args)
+    view_sent = [sent_updates(view.fig, monkeypatch) for view in views]
+    assigned = count_assignments(monkeypatch)
+    views[0].update(hidden * 2, TOKENS)
+    views[0].select_unit(views[0].unit)
+    views[1].update({k: g / 2 for k, g in gates.items()}, TOKENS)
+    views[1].select_unit(views[1].unit)
+    views[2].update(weights / 2, queries, keys)
+    assert assigned[0] <= 2 + 6 + 3  # the values only (a layout pass made ~500)
+    for sent in view_sent[:2]:
+        assert len(sent) == 1 and sent[0][1] == {}  # one message, no layout in it
+    assert len(view_sent[2]) == 1 and set(view_sent[2][0][1]) == {"coloraxis.cmax"}
+    np.testing.assert_array_equal(views[0].fig.data[0].z, (hidden * 2).T)
+    np.testing.assert_array_equal(views[0].fig.data[1].y, hidden[:, views[0].unit] * 2)
+    np.testing.assert_array_equal(views[1].fig.data[0].z, (gates["r"] / 2).T)
+    np.testing.assert_array_equal(views[2].fig.data[1].z, weights[0, 1] / 2)
+    views[0].update(hidden[:4], TOKENS[:4])  # a new text: tokens and layout follow
+    assert list(views[0].fig.layout.xaxis.ticktext) == TOKENS[:4]
+    views[2].update(weights[:, :, :2], queries[:2], keys)
+    assert list(views[2].fig.layout.yaxis.ticktext) == queries[:2]
+    views[1].update({k: g[:, :3] for k, g in gates.items()}, TOKENS)
+    views[1].select_unit(2)
+    np.testing.assert_array_equal(views[1].fig.data[GatesView.MAX_GATES].y, gates["r"][:, 2])
+
+
+def test_a_growing_run_sends_only_its_new_points(monkeypatch):
+    view = CurvesView()
+    runs = {"done": run(30), "live": run(20)}
+    view.update(runs)
+    sent = sent_updates(view.fig, monkeypatch)
+    assigned = count_assignments(monkeypatch)
+    runs["live"] = {**runs["live"], "train_step": np.arange(21),
+                    "train_loss": np.append(runs["live"]["train_loss"], 0.5)}
+    view.update(runs)
+    assert assigned[0] <= 3  # the grown trace's x and y, and the title
+    [(restyle, relayout)] = sent
+    assert relayout == {}  # the same tokens/s: not even the title is sent again
+    assert restyle["y"][-1].tolist()[-1] == 0.5 and len(restyle["y"]) == 1  # one trace
+    np.testing.assert_array_equal(view.fig.data[5].x, np.arange(21))
+    view.update({**runs, "new": run(5)})  # a new run: its slot is named and shown
+    assert view.fig.data[10].name == "new train loss" and view.fig.data[10].visible
+
 def test_gates_view_relabels_slots_when_the_architecture_changes():
     lstm = {name: RNG.random((5, 6)) for name in "cfgio"}  # alphabetical, as probe gives
     gru = {name: RNG.random((5, 4)) for name in "zrn"}

@@ -145,6 +145,8 @@ class CurvesView(View):
         layout["xaxis3"].update(tickfont={"size": 10})
         self.fig = FigureWidget(data=traces, layout=layout)
         self._slots: dict[str, int] = {}
+        self._drawn = None  # what the layout and the names were last set for
+        self._sent: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # trace -> its (x, y)
 
     def colour(self, name: str) -> str | None:
         """The colour of run ``name`` (None when it has no slot)."""
@@ -170,19 +172,55 @@ class CurvesView(View):
         has_val = any(len(runs[n].get("val_loss", ())) > 0 for n in used.values())
         speeds = [f"{n} {float(np.asarray(runs[n]['tokens_per_s'])[-1]):,.0f}"
                   for n in used.values() if len(runs[n].get("tokens_per_s", ())) > 0]
+        series = {r: self._series(name, runs[name]) for r, name in used.items()}
+        key = (tuple(used.items()), metric, has_metric, has_val,
+               tuple((r, tuple(len(y) > 0 for _, y in s)) for r, s in series.items()))
+        title = self.title + ("<br><sup>tokens/s (last chunk): " + ", ".join(speeds)
+                              + "</sup>" if speeds else "")
         with self.fig.batch_update():
+            if key == self._drawn:  # a run grew: only its points (and the title) change
+                for r, pairs in series.items():
+                    self._points(r, pairs)
+                self.fig.layout.title.text = title
+                return
+            self._drawn = None
             for r in range(self.MAX_RUNS):
-                self._show_run(r, used.get(r), runs.get(used.get(r)), metric)
+                self._show_run(r, used.get(r), series.get(r), metric)
             train_key, val_key = self.fig.data[self.SPLITS:self.SPLITS + 2]
             train_key.visible, val_key.visible = bool(used), has_val
             for k, box in enumerate(self._boxes(has_metric)):
                 place(self.fig, k, box, ("loss", metric, "tokens/s per chunk")[k])
             self.fig.layout.yaxis2.title.text = metric
-            self.fig.layout.title.text = self.title + (
-                "<br><sup>tokens/s (last chunk): " + ", ".join(speeds) + "</sup>"
-                if speeds else "")
+            self.fig.layout.title.text = title
+        self._drawn = key
 
-    def _show_run(self, r: int, name: str | None, run: dict | None, metric: str) -> None:
+    def _series(self, name: str, run: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The (x, y) points of run ``name``'s 5 series, downsampled; an absent optional
+        series is empty."""
+        chunks = np.arange(1, len(run.get("tokens_per_s", ())) + 1)
+        xs = ("train_step", "val_step", "train_step", "val_step", None)
+        ys = ("train_loss", "val_loss", "train_metric", "val_metric", "tokens_per_s")
+        out = []
+        for xk, yk in zip(xs, ys, strict=True):
+            y = as_float(run.get(yk, ()), yk, ndim=1)
+            x = chunks if xk is None else np.asarray(run.get(xk, ()))
+            x = x if len(y) else x[:0]
+            if len(x) != len(y):
+                raise ValueError(f"run {name!r}: {yk} has {len(y)} values, {xk} {len(x)}")
+            out.append(downsample(x, y))
+        return out
+
+    def _points(self, r: int, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Set the points of run slot ``r``'s traces that changed since they were sent
+        (plotly sends every assignment to the browser, and validates it in Python)."""
+        for j, (x, y) in enumerate(pairs):
+            k = r * len(self.SERIES) + j
+            sent = self._sent.get(k)
+            if sent is None or not (np.array_equal(sent[0], x) and np.array_equal(sent[1], y)):
+                self.fig.data[k].update(x=x, y=y)
+                self._sent[k] = (x, y)
+
+    def _show_run(self, r: int, name: str | None, pairs: list | None, metric: str) -> None:
         """Fill (or hide, when ``name`` is None) the 5 traces and the key of run slot
         ``r``; they are named for the hover box: '<run> train loss', '<run> val
         <metric>' ..."""
@@ -193,18 +231,11 @@ class CurvesView(View):
                 trace.visible = False
             return
         key.update(name=label(name), visible=True)
-        chunks = np.arange(1, len(run.get("tokens_per_s", ())) + 1)
-        xs = ("train_step", "val_step", "train_step", "val_step", None)
-        ys = ("train_loss", "val_loss", "train_metric", "val_metric", "tokens_per_s")
-        for trace, xk, yk, what in zip(traces, xs, ys, self.SERIES, strict=True):
-            y = as_float(run.get(yk, ()), yk, ndim=1)
-            x = chunks if xk is None else np.asarray(run.get(xk, ()))
-            x = x if len(y) else x[:0]  # an optional series that is absent is hidden
-            if len(x) != len(y):
-                raise ValueError(f"run {name!r}: {yk} has {len(y)} values, {xk} {len(x)}")
-            x, y = downsample(x, y)
-            trace.update(x=x, y=y, name=f"{label(name)} {what.replace('metric', metric)}",
+        for j, (trace, what, (_, y)) in enumerate(zip(traces, self.SERIES, pairs, strict=True)):
+            self._sent.pop(r * len(self.SERIES) + j, None)
+            trace.update(name=f"{label(name)} {what.replace('metric', metric)}",
                          visible=len(y) > 0)
+        self._points(r, pairs)
 
 
 def colorbar_beside(box) -> dict:
@@ -241,6 +272,7 @@ class HiddenView(View):
         layout["shapes"] = [unit_marker(0)]
         self.fig = FigureWidget(data=[heat, line], layout=layout)
         self.hidden, self.tokens, self.unit = None, [], 0
+        self._drawn = self._unit_drawn = None  # what the layout was last built for
 
     @staticmethod
     def boxes(room: float):
@@ -254,6 +286,13 @@ class HiddenView(View):
         """Show ``hidden [T, H]`` (one row per token) and the selected unit's line."""
         self.hidden = as_float(hidden, "hidden", ndim=2)
         tokens = check_tokens(tokens, self.hidden.shape[0])
+        key = (tuple(tokens), self.hidden.shape, title)
+        if key == self._drawn:  # the probe while training: only the values change
+            with self.fig.batch_update():
+                self.fig.data[0].z = self.hidden.T
+                self.fig.data[1].y = self.hidden[:, self.unit]
+            return
+        self._drawn = None
         keep, self.tokens = tokens == self.tokens, tokens  # same text: keep the user's pan
         T, H = self.hidden.shape
         self.unit = min(self.unit, H - 1)
@@ -271,14 +310,18 @@ class HiddenView(View):
                                                             keep_range=keep))
             self.fig.layout.title.text = title or f"Hidden state ({T} tokens x {H} units)"
             self._draw_unit()
+        self._drawn, self._unit_drawn = key, (key, self.unit)
 
     def select_unit(self, u: int) -> None:
         """Highlight unit ``u``'s row and draw its activation over the tokens."""
         if self.hidden is not None and not 0 <= u < self.hidden.shape[1]:
             raise ValueError(f"unit {u} out of range: there are {self.hidden.shape[1]} units")
         self.unit = int(u)
+        if self._drawn is not None and self._unit_drawn == (self._drawn, self.unit):
+            return  # drawn already (``update`` keeps the line's values current)
         with self.fig.batch_update():
             self._draw_unit()
+        self._unit_drawn = (self._drawn, self.unit)
 
     def _draw_unit(self) -> None:
         if self.hidden is None:
@@ -327,6 +370,7 @@ class GatesView(View):
         self.gates: dict[str, np.ndarray] = {}
         self.tokens: list[str] = []
         self.unit = 0
+        self._drawn = self._unit_drawn = None  # what the layout was last built for
 
     @classmethod
     def boxes(cls, n: int, tokens: Sequence[str]):
@@ -347,6 +391,14 @@ class GatesView(View):
         self.gates = {name: as_float(gates[name], f"gates[{name!r}]", ndim=2) for name in names}
         T, H = next(iter(self.gates.values())).shape
         tokens = check_tokens(tokens, T)
+        key = (tuple(tokens), tuple(self.gates), (T, H))
+        if key == self._drawn:  # the probe while training: only the values change
+            with self.fig.batch_update():
+                for k, g in enumerate(self.gates.values()):
+                    self.fig.data[k].z = g.T
+                    self.fig.data[self.MAX_GATES + k].y = g[:, self.unit]
+            return
+        self._drawn = None
         keep, self.tokens = tokens == self.tokens, tokens  # same text: keep the user's pan
         self.unit = min(self.unit, H - 1)
         heat_boxes, _, plot_px = self.boxes(len(gates), self.tokens)
@@ -361,6 +413,7 @@ class GatesView(View):
                 bottom_token_axis(self.tokens, "token", plot_px, keep_range=keep))
             self.fig.layout.update(token_frame(self.tokens, plot_px, 70))
             self._draw_unit()
+        self._drawn, self._unit_drawn = key, (key, self.unit)
 
     def _show_gate(self, k: int, name: str | None, box, hover: dict, keep: bool) -> None:
         heat = self.fig.data[k]
@@ -383,8 +436,11 @@ class GatesView(View):
             raise ValueError(f"unit {u} out of range for gates of shape "
                              f"{next(iter(self.gates.values())).shape}")
         self.unit = int(u)
+        if self._drawn is not None and self._unit_drawn == (self._drawn, self.unit):
+            return  # drawn already (``update`` keeps the lines' values current)
         with self.fig.batch_update():
             self._draw_unit()
+        self._unit_drawn = (self._drawn, self.unit)
 
     def _draw_unit(self) -> None:
         names = list(self.gates)
@@ -512,6 +568,7 @@ class AttentionView(View):
             layout[f"yaxis{k + 1}"]["matches"] = "y"
         self.fig = FigureWidget(data=heats, layout=layout)
         self._tokens: tuple[list[str], list[str]] = ([], [])
+        self._drawn = None  # what the layout was last built for
 
     ROW_PX = 15  # pixels per query row that its label needs
 
@@ -545,10 +602,19 @@ class AttentionView(View):
         queries = check_tokens(query_tokens, w.shape[2], "query_tokens")
         keys = check_tokens(key_tokens, w.shape[3], "key_tokens")
         maps, titles, (rows, cols) = attention_maps(w, layer, head)
+        top = max(float(np.max(m)) for m in maps)
+        key = (tuple(queries), tuple(keys), w.shape, layer, head, title, query_label,
+               key_label)
+        if key == self._drawn:  # the probe while training: only the values change
+            with self.fig.batch_update():
+                for heat, m in zip(self.fig.data, maps, strict=False):
+                    heat.z = m
+                self.fig.layout.coloraxis.cmax = top if top > 0 else 1.0
+            return
+        self._drawn = None
         keep, self._tokens = (queries, keys) == self._tokens, (queries, keys)
         boxes, plot_px = self.boxes(rows, cols, keys, queries)
         q_window = self.query_window(rows, queries)
-        top = max(float(np.max(m)) for m in maps)
         hover = heat_hover(positions(queries, query_label), positions(keys, key_label),
                            (query_label, key_label), len(maps))
         with self.fig.batch_update():
@@ -567,6 +633,7 @@ class AttentionView(View):
                 f"<br><sup>{hint}</sup>" if hint else "")
             self.fig.layout.update(frame(plot_px, 80, tick_room(keys) + 45),
                                    dragmode="pan" if hint else "zoom")
+        self._drawn = key
 
     @staticmethod
     def hint(n_queries: int, shown: int, n_keys: int, labels) -> str:
