@@ -23,9 +23,9 @@ import numpy as np
 from flax import nnx
 
 from workbench import ModelConfig, build_model
-from workbench import data as wd
 from workbench.config import DataConfig
-from workbench.train import make_optimizer, train_step
+from workbench.data import load as wd
+from workbench.train.step import make_optimizer, train_step
 
 SHARED = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
 

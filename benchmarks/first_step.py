@@ -23,10 +23,11 @@ import time
 
 
 def trainer_path() -> dict:
-    from workbench import train, xla_cache
-    from workbench.app_setup import DEFAULT
-    from workbench.data import prepare
-    from workbench.trainer import Trainer
+    from workbench import xla_cache
+    from workbench.data.load import prepare
+    from workbench.train import step as train
+    from workbench.train.trainer import Trainer
+    from workbench.ui.setup import DEFAULT
 
     xla_cache.enable()
     data = prepare(DEFAULT.data)
@@ -50,7 +51,8 @@ def trainer_path() -> dict:
 
 
 def app_path() -> dict:
-    from workbench import app, train
+    from workbench.train import step as train
+    from workbench.ui import app
 
     opened = time.perf_counter()
     wb = app.Workbench(runs_dir=None, smoke=True)

@@ -40,9 +40,9 @@ import pathlib
 import sys
 import time
 
-from workbench.data import prepare
+from workbench.data.load import prepare
 from workbench.presets import PRESETS, Preset
-from workbench.trainer import Trainer
+from workbench.train.trainer import Trainer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # catalog key -> (split, file under the shared data folder); TREC holds out 10% of train

@@ -29,12 +29,12 @@ import json
 import sys
 import time
 
-from workbench.cli import add_data_flags, add_train_flags, configs
-from workbench.data import prepare
-from workbench.evaluation import evaluate
-from workbench.models import count_params
+from workbench.cli.flags import add_data_flags, add_train_flags, configs
+from workbench.data.load import prepare
+from workbench.nn.models import count_params
 from workbench.presets import PRESETS
-from workbench.trainer import Trainer
+from workbench.train.evaluation import evaluate
+from workbench.train.trainer import Trainer
 
 # The headline metric of each task, and whether higher is better.
 METRICS = {"lm": ("loss", False), "classify": ("accuracy", True),
@@ -90,7 +90,7 @@ def mean_tokens_per_s(trainer: Trainer) -> float:
 
 
 def sample(trainer: Trainer, prompt: str, n: int) -> str:
-    from workbench import decode
+    from workbench.infer import decode
 
     tok = trainer.data.tokenizer
     ids = tok.encode([prompt])[0]

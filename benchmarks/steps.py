@@ -19,8 +19,8 @@ import jax
 import numpy as np
 
 from workbench.config import ModelConfig, TrainConfig
-from workbench.models import build_model
-from workbench.train import optimizer_for, train_step
+from workbench.nn.models import build_model
+from workbench.train.step import optimizer_for, train_step
 
 
 @dataclass(frozen=True)

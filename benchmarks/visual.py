@@ -15,10 +15,10 @@ import time
 def measure(rounds: int = 5, refresh_every: int = 2) -> dict:
     """Interleaved plain / observed chunks of the app's default setup; returns the share
     of tokens/s the visuals cost, ``1 - plain_time / observed_time`` (median rounds)."""
-    from workbench import app
-    from workbench.app_setup import DEFAULT
-    from workbench.data import prepare
-    from workbench.trainer import Trainer
+    from workbench.data.load import prepare
+    from workbench.train.trainer import Trainer
+    from workbench.ui import app
+    from workbench.ui.setup import DEFAULT
 
     data = prepare(DEFAULT.data)
     workbench = app.Workbench(runs_dir=None, refresh_every=refresh_every)

@@ -42,7 +42,7 @@ def pad(rows: list[list[int]], length: int, fill: np.ndarray | None = None):
 
 
 def make_batch(config: ModelConfig, rows, dec_rows=None, labels=None, length=8, rng=None):
-    """A batch dict for ``config.task`` (see ``workbench.train``)."""
+    """A batch dict for ``config.task`` (see ``workbench.train.step``)."""
     junk = None if rng is None else rng.integers(1, VOCAB, (len(rows), length)).astype(np.int32)
     tokens, mask = pad(rows, length, junk)
     batch = {"tokens": tokens, "mask": mask}

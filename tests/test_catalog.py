@@ -8,9 +8,10 @@ from unittest import mock
 import datasets
 import pytest
 
-from workbench import builtin, data
-from workbench.catalog import CATALOG
 from workbench.config import DataConfig
+from workbench.data import builtin
+from workbench.data import load as data
+from workbench.data.catalog import CATALOG
 
 
 def _feature(spec):

@@ -19,11 +19,12 @@ import pytest
 from flax import nnx
 from helpers import CLASSES, VOCAB, make_batch
 
-from workbench import DataConfig, ModelConfig, build_model, locks
-from workbench import checkpoint as ckpt
+from workbench import DataConfig, ModelConfig, build_model
 from workbench import config as config_module
-from workbench import train as wt
-from workbench.tokenizer import TextTokenizer
+from workbench.data.tokenizer import TextTokenizer
+from workbench.train import checkpoint as ckpt
+from workbench.train import locks
+from workbench.train import step as wt
 
 # Dropout on: resuming exactly proves the dropout RNG state is saved too.
 CONFIG = ModelConfig(arch="lstm", task="classify", hidden=16, embed=8, dropout=0.1, unroll=1)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from workbench.cli import main
+from workbench.cli.main import main
 
 SMALL = ["--hidden", "32", "--embed", "16", "--steps", "40", "--eval-every", "20",
          "--batch-size", "16"]

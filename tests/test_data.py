@@ -8,11 +8,11 @@ import datasets
 import numpy as np
 import pytest
 
-from workbench.columns import DataError, detect_columns
 from workbench.config import ConfigError, DataConfig
-from workbench.data import load_splits, prepare
-from workbench.prepared import encode_split
-from workbench.tokenizer import BOS, EOS, PAD, TextTokenizer
+from workbench.data.columns import DataError, detect_columns
+from workbench.data.load import load_splits, prepare
+from workbench.data.prepared import encode_split
+from workbench.data.tokenizer import BOS, EOS, PAD, TextTokenizer
 
 REVIEWS = {"text": ["a good film", "a bad film", "great acting", "dull plot", "loved it",
                     "hated it", "fine", "awful"] * 5,

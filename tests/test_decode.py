@@ -13,9 +13,9 @@ from flax import nnx
 from helpers import CLASSES, VOCAB, pad
 
 from workbench import DataConfig, ModelConfig, build_model, prepare
-from workbench import decode as wd
-from workbench import train as wt
-from workbench.tokenizer import BOS, EOS
+from workbench.data.tokenizer import BOS, EOS
+from workbench.infer import decode as wd
+from workbench.train import step as wt
 
 LOGITS = np.array([2.0, -1.0, 0.5, 1.5, 0.0, -3.0], np.float32)  # argmax 0, runner-up 3
 

@@ -13,10 +13,10 @@ Elman network reached 100% on seed 0.
 
 import pytest
 
-from workbench import builtin
-from workbench.data import prepare
+from workbench.data import builtin
+from workbench.data.load import prepare
 from workbench.presets import PRESETS
-from workbench.trainer import Trainer
+from workbench.train.trainer import Trainer
 
 SEEDS = range(5)
 LSTM_AT_LEAST = 0.95

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from workbench.app_compare import ComparePanel
-from workbench.app_panels import Run
-from workbench.plots import (
+from workbench.presets import PRESETS
+from workbench.ui.compare import ComparePanel
+from workbench.ui.panels import Run
+from workbench.ui.plots import (
     AttentionView,
     ConfusionView,
     CurvesView,
@@ -24,8 +25,7 @@ from workbench.plots import (
     TagsView,
     TrajectoryView,
 )
-from workbench.plots_model import PALETTE, TOKEN_WINDOW, FigureWidget
-from workbench.presets import PRESETS
+from workbench.ui.plots_model import PALETTE, TOKEN_WINDOW, FigureWidget
 
 RNG = np.random.default_rng(0)
 TEXT = list(("the quick brown fox jumps over the lazy dog " * 3)[:128])  # 128 characters

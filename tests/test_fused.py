@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from workbench import fused
-from workbench.cells import CELLS
-from workbench.rnn import RecurrentStack, scan
+from workbench.nn import fused
+from workbench.nn.cells import CELLS
+from workbench.nn.rnn import RecurrentStack, scan
 
 B, T, E, H = 3, 7, 5, 4
 KINDS = ("elman", "lstm", "gru")

@@ -9,14 +9,16 @@ import re
 import numpy as np
 import pytest
 
-from workbench import DataConfig, ModelConfig, analysis, app, prepare
-from workbench.app_inspect import InspectPanel
-from workbench.app_inspect_views import produced_ids, saliency_text_html, tags_html
-from workbench.app_panels import attention_entries
+from workbench import DataConfig, ModelConfig, prepare
 from workbench.config import ConfigError, TrainConfig
-from workbench.tokenizer import EOS
-from workbench.train import model_inputs
-from workbench.trainer import Trainer
+from workbench.data.tokenizer import EOS
+from workbench.infer import analysis
+from workbench.tasks.batches import model_inputs
+from workbench.train.trainer import Trainer
+from workbench.ui import app
+from workbench.ui.inspect import InspectPanel
+from workbench.ui.inspect_views import produced_ids, saliency_text_html, tags_html
+from workbench.ui.panels import attention_entries
 
 DATA = {
     "classify": DataConfig(dataset="sentiment", size=200, max_len=16, batch_size=16),

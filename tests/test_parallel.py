@@ -12,7 +12,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     from workbench import DataConfig, ModelConfig, prepare
     from workbench.config import TrainConfig
-    from workbench.trainer import Trainer, data_parallel_mesh
+    from workbench.train.trainer import Trainer, data_parallel_mesh
 
     assert jax.device_count() == 4, jax.devices()
     data = prepare(DataConfig(dataset="sentiment", size=300, max_len=16, batch_size=16))

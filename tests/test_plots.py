@@ -2,16 +2,13 @@
 figure, same traces) and exports standalone HTML; no browser needed: figure data is read
 back from the FigureWidget."""
 
-import ast
-import pathlib
 import sys
 
 import numpy as np
 import pytest
 
-from workbench import plots
-from workbench.cells import GATE_LABELS
-from workbench.plots import (
+from workbench.nn.gates import GATE_LABELS
+from workbench.ui.plots import (
     AttentionView,
     ConfusionView,
     CurvesView,
@@ -28,7 +25,7 @@ from workbench.plots import (
     export_png,
     saliency_html,
 )
-from workbench.plots_model import (
+from workbench.ui.plots_model import (
     HIDDEN_BOX,
     SLIDER_PX,
     assign_slots,
@@ -631,13 +628,3 @@ def test_export_png_without_kaleido_says_how_to_install_it(tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "kaleido", None)  # import kaleido -> ImportError
     with pytest.raises(RuntimeError, match="pip install kaleido"):
         export_png(HiddenView(), tmp_path / "x.png")
-
-
-def test_plots_modules_never_import_jax():
-    for name in ("plots.py", "plots_model.py"):
-        tree = ast.parse((pathlib.Path(plots.__file__).parent / name).read_text())
-        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                    for alias in node.names}
-        imported |= {node.module or "" for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom)}
-        assert not {m for m in imported if m.split(".")[0] in ("jax", "flax")}, name

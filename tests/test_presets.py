@@ -8,15 +8,15 @@ import pathlib
 import pytest
 from flax import nnx
 
-from workbench import builtin
-from workbench.app_setup import smoke
-from workbench.catalog import CATALOG
 from workbench.config import DataConfig, ModelConfig, TrainConfig
-from workbench.data import prepare
-from workbench.models import build_model, count_params
+from workbench.data import builtin
+from workbench.data.catalog import CATALOG
+from workbench.data.load import prepare
+from workbench.nn.models import build_model, count_params
 from workbench.presets import PRESETS, RECIPES
-from workbench.train import eval_step
-from workbench.trainer import Trainer
+from workbench.train.step import eval_step
+from workbench.train.trainer import Trainer
+from workbench.ui.setup import smoke
 
 BUILTIN_TASKS = {name: task for name, task, _ in builtin.describe()}
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -11,11 +11,12 @@ import time
 
 import pytest
 
-from workbench import app, data
-from workbench.app_setup import SetupForm, parse_setup, preset_configs
-from workbench.columns import DataError
 from workbench.config import ConfigError, DataConfig
-from workbench.data import prepare
+from workbench.data import load as data
+from workbench.data.columns import DataError
+from workbench.data.load import prepare
+from workbench.ui import app
+from workbench.ui.setup import SetupForm, parse_setup, preset_configs
 
 N = 40  # rows per hostile file
 

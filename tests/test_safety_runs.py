@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench import checkpoint, commands, locks, runs
-from workbench.cli import main
+from workbench.cli import commands
+from workbench.cli.main import main
 from workbench.config import ConfigError, TrainConfig
+from workbench.train import checkpoint, locks, runs
 
 SMALL = ["--dataset", "sentiment", "--arch", "gru", "--hidden", "16", "--embed", "8",
          "--max-len", "16", "--batch-size", "16", "--eval-every", "0"]
@@ -339,7 +340,7 @@ def test_any_changed_byte_is_refused_naming_the_file(name, run_copy):
 def _optimizer(model):
     from flax import nnx
 
-    from workbench.train import make_optimizer
+    from workbench.train.step import make_optimizer
     return nnx.Optimizer(model, make_optimizer(), wrt=nnx.Param)
 
 

@@ -7,9 +7,9 @@ import pytest
 from flax import nnx
 
 from workbench import DataConfig, ModelConfig, prepare
-from workbench import train as wt
 from workbench.config import TrainConfig
-from workbench.trainer import Diverged, NonFiniteLoss, Trainer, curves_of
+from workbench.train import step as wt
+from workbench.train.trainer import Diverged, NonFiniteLoss, Trainer, curves_of
 
 SMALL = dict(hidden=32, embed=16)
 TASK_DATA = {

@@ -7,7 +7,8 @@ from flax import nnx
 from helpers import CLASSES, VOCAB, all_configs, config_id, make_batch
 
 from workbench import ModelConfig, build_model
-from workbench import train as wt
+from workbench.tasks import batches
+from workbench.train import step as wt
 
 # Four sequences with distinct first tokens, so every target is a function of the prefix.
 ROWS = [[1, 5, 2, 7, 3, 3, 9], [2, 2, 8], [3, 9, 9, 4, 1, 6, 6, 5], [4, 1]]
@@ -84,12 +85,12 @@ def test_accuracy_is_argmax_agreement_and_ties_share_the_point():
     logits = rng.normal(size=(64, 7, 50)).astype(np.float32)
     labels = rng.integers(0, 50, (64, 7))
     labels[:, 0] = logits[:, 0].argmax(-1)  # some hits for certain
-    np.testing.assert_array_equal(np.asarray(wt.hits(logits, labels)),
+    np.testing.assert_array_equal(np.asarray(batches.hits(logits, labels)),
                                   (logits.argmax(-1) == labels).astype(np.float32))
     tied = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 3.0, 3.0, 0.0], [1.0, 3.0, 3.0, 0.0]],
                     np.float32)
-    np.testing.assert_allclose(np.asarray(wt.hits(tied, np.array([3, 2, 0]))), [0.25, 0.5, 0])
+    np.testing.assert_allclose(np.asarray(batches.hits(tied, np.array([3, 2, 0]))), [0.25, 0.5, 0])
     batch = {"tokens": np.ones((2, 3), np.int32), "mask": np.array([[1, 1, 1], [1, 0, 0]], bool),
              "targets": np.array([[0, 1, 2], [2, 2, 2]], np.int32)}
     scores = np.eye(3, dtype=np.float32)[[[0, 1, 0], [2, 0, 0]]]  # 3 of the 4 real hit
-    assert float(wt.loss_and_accuracy(scores, batch)[1]) == 0.75
+    assert float(batches.loss_and_accuracy(scores, batch)[1]) == 0.75

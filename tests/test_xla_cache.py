@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSION = """
 import json, jax
 from workbench import xla_cache
-from workbench.app_setup import DEFAULT
-from workbench.data import prepare
-from workbench.trainer import Trainer
+from workbench.ui.setup import DEFAULT
+from workbench.data.load import prepare
+from workbench.train.trainer import Trainer
 events = []
 jax.monitoring.register_event_listener(lambda event, **_: events.append(event))
 folder = xla_cache.enable()

@@ -1,9 +1,14 @@
 """RNN Workbench: recurrent and attention models you can watch while they train.
 
-The core (this package without ``app`` and ``plots``) imports neither ipywidgets nor
-plotly.
+Layers, lowest first (``tests/test_layers.py`` checks that imports run this way):
+``config`` and ``presets``; ``nn`` (models) and ``data``; ``tasks`` (what a batch holds
+and how it is scored); ``infer`` (decoding, analyses); ``train``; then ``ui`` (the app,
+the only code that imports ipywidgets or plotly) and ``cli``.
+
+The names below load on first use, so ``import workbench.ui.plots`` pulls in no JAX.
 """
 
+import importlib
 import sys
 
 # plotly imports nbformat, which imports jsonschema, which imports the optional
@@ -14,10 +19,21 @@ import sys
 # where rfc3987_syntax was imported first).
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from .config import DataConfig, ModelConfig  # noqa: E402 - after the import guard
-from .data import prepare  # noqa: E402
-from .models import build_model, count_params  # noqa: E402
-from .trace import Trace  # noqa: E402
+_EXPORTS = {"DataConfig": "config", "ModelConfig": "config", "TrainConfig": "config",
+            "prepare": "data.load", "build_model": "nn.models", "count_params": "nn.models",
+            "Trace": "nn.trace"}
 
-__all__ = ["DataConfig", "ModelConfig", "Trace", "build_model", "count_params", "prepare"]
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

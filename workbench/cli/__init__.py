@@ -1,0 +1,2 @@
+"""The command line (``python -m workbench``): flags and configs (``main``), and the
+commands that train and use saved runs (``commands``)."""

@@ -1,0 +1,493 @@
+"""The setup form of the app: the Data, Model and Training panels' widgets, and the one
+mapping between widget values and the three config dataclasses.
+
+Configs are built with ``dataclasses.replace`` over base configs (the last preset,
+reloaded run or imported setup), so fields without a widget (warm-up, schedule, buckets,
+...) come from the base and survive a round trip through the widgets.
+
+A setup JSON is all or nothing: ``parse_setup`` lists every unknown section or field and
+every wrongly typed value in one ``ConfigError`` before anything changes, and ``fill``
+restores the form if a widget refuses a value; a value a widget cannot hold (outside its
+range) is clamped and reported, both in the returned notes and in the panel.
+Controls that do not apply to the architecture, task or dataset are greyed out
+(``sync_enabled``), and a hand-edited dataset resets the task and columns to "auto".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import html
+import json
+import math
+import types
+import typing
+
+import ipywidgets as W
+
+from ..config import (
+    ARCHS,
+    ATTENTIONS,
+    OPTIMIZERS,
+    POOLINGS,
+    TASKS,
+    TOKENIZERS,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+)
+from ..data import builtin
+from ..data.catalog import CATALOG
+from ..data.load import offline_reason
+from ..nn.models import count_params_of
+from ..presets import PRESETS, Preset
+from ..train.trainer import model_args
+from .html import status_html
+from .panels import STYLE
+
+SMOKE_STEPS, SMOKE_SIZE = 20, 400
+BUILTIN_TASKS = {name: task for name, task, _ in builtin.describe()}
+BUILTIN_INFO = {name: f"{task}: {text}" for name, task, text in builtin.describe()}
+DEFAULT = Preset(
+    "default", "Offline and quick: an LSTM learns the sentiment of synthetic sentences with "
+    "negation and 'but'. Try bidirectional, attention pooling, or Inspect's saliency.",
+    ModelConfig(arch="lstm", task="classify", hidden=64, embed=32),
+    DataConfig(dataset="sentiment", max_len=32, batch_size=32, size=2000),
+    TrainConfig(steps=300, lr=3e-3, eval_every=100, chunk=10))
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+# widget name -> (config section, config field, conversion): None = as is; 'text': '' is
+# None; 'auto': 'auto' is None; 'zero': 0 is None
+FIELDS = {
+    "dataset": ("data", "dataset", None), "hub_config": ("data", "name", "text"),
+    "task": ("data", "task", "auto"), "text_column": ("data", "text_column", "text"),
+    "label_column": ("data", "label_column", "text"),
+    "target_column": ("data", "target_column", "text"),
+    "tokenizer": ("data", "tokenizer", None), "vocab_size": ("data", "vocab_size", None),
+    "max_len": ("data", "max_len", None), "difficulty": ("data", "difficulty", None),
+    "size": ("data", "size", "zero"), "batch_size": ("data", "batch_size", None),
+    "arch": ("model", "arch", None), "bidirectional": ("model", "bidirectional", None),
+    "layers": ("model", "layers", None), "hidden": ("model", "hidden", None),
+    "embed": ("model", "embed", None), "heads": ("model", "heads", None),
+    "dropout": ("model", "dropout", None), "pooling": ("model", "pooling", None),
+    "attention": ("model", "attention", None), "tie_weights": ("model", "tie_weights", None),
+    "lr": ("train", "lr", None), "steps": ("train", "steps", None),
+    "optimizer": ("train", "optimizer", None), "seed": ("train", "seed", None),
+    "eval_every": ("train", "eval_every", None), "chunk": ("train", "chunk", None),
+}
+
+
+def to_config(kind: str | None, value):
+    """A widget value as a config value (see ``FIELDS``)."""
+    if kind == "text":
+        return value.strip() or None
+    if kind == "auto":
+        return None if value == "auto" else value
+    return (value or None) if kind == "zero" else value
+
+
+def to_widget(kind: str | None, value):
+    """A config value as a widget value (see ``FIELDS``)."""
+    if kind == "text":
+        return value or ""
+    if kind == "auto":
+        return value or "auto"
+    return (value or 0) if kind == "zero" else value
+
+
+def _did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_problem(annotation, value) -> str | None:
+    """Why ``value`` (from JSON) cannot be a field of type ``annotation``, or None."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        annotation = next(a for a in args if a is not type(None))
+    if annotation is bool:
+        return None if isinstance(value, bool) else "expected true or false"
+    if annotation is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else \
+            "expected a whole number"
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "expected a number"
+        return None if math.isfinite(value) else "expected a finite number"
+    if annotation is str:
+        return None if isinstance(value, str) else "expected text (a string in quotes)"
+    if typing.get_origin(annotation) is tuple:  # data_files: [[split, path], ...]
+        ok = isinstance(value, list) and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+            for p in value)
+        return None if ok else 'expected a list of [split, path] pairs, e.g. [["train", "a.csv"]]'
+    return None
+
+
+def _convert(annotation, value):
+    """A checked JSON value as the field's Python value (lists -> tuples, ints -> floats)."""
+    if isinstance(value, list):
+        return tuple(tuple(p) for p in value)
+    if isinstance(value, int) and not isinstance(value, bool) and float in (
+            annotation, *typing.get_args(annotation)) and int not in typing.get_args(annotation):
+        return float(value)
+    return value
+
+
+def make_config(cls, fields: dict, base: dict | None = None):
+    """``cls`` from JSON ``fields`` over ``base`` (field values; None: the defaults),
+    naming every unknown field and wrongly typed value at once (ConfigError)."""
+    name = cls.__name__
+    if not isinstance(fields, dict):
+        raise ConfigError(f"the {name} section must be an object of fields, got {fields!r}")
+    hints = typing.get_type_hints(cls)
+    problems = []
+    for key, value in fields.items():
+        if key not in hints:
+            problems.append(f"{name} has no field {key!r}{_did_you_mean(key, hints)}")
+        elif (why := _type_problem(hints[key], value)) is not None:
+            problems.append(f"{key}={value!r}: {why}")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    values = {**(base or {}), **{k: _convert(hints[k], v) for k, v in fields.items()}}
+    return cls(**values)
+
+
+def parse_setup(text: str, base: dict | None = None
+                ) -> tuple[DataConfig, ModelConfig, TrainConfig]:
+    """The three configs of a ``Workbench.setup_json()`` text, all or nothing: one
+    ConfigError (a ValueError) lists every problem (not JSON, an unknown section or field,
+    a wrongly typed or invalid value) with its name. A section or field left out takes
+    its value from ``base`` (``SetupForm.values()``: the form as it is), or the defaults."""
+    try:
+        setup = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"the setup is not valid JSON ({err.msg} at line {err.lineno}, "
+                          f"column {err.colno}); nothing was changed") from None
+    if not isinstance(setup, dict) or setup.get("workbench_setup") != 1:
+        raise ConfigError("not a workbench setup: expected an object with "
+                          "'workbench_setup': 1 and 'data', 'model', 'train' (Export "
+                          "writes one); nothing was changed")
+    problems, configs = [], []
+    for key in setup:
+        if key != "workbench_setup" and key not in SECTIONS:
+            problems.append(f"unknown section {key!r}{_did_you_mean(key, SECTIONS)}; the "
+                            f"sections are {', '.join(SECTIONS)}")
+    for section, cls in SECTIONS.items():
+        try:
+            configs.append(make_config(cls, setup.get(section, {}),
+                                       base and base.get(section)))
+        except (ConfigError, TypeError) as err:
+            problems.append(f"{section}: {err}")
+    if problems:
+        raise ConfigError("setup refused, nothing was changed: " + "; ".join(problems))
+    return tuple(configs)
+
+
+def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) -> str:
+    """The parameter count of ``model``: exact with the loaded data's vocabulary and
+    labels when ``loaded`` was prepared from ``data``, else for a 100-token vocabulary
+    and 2 classes. Counted on abstract shapes (nothing allocated), cached in ``cache``."""
+    exact = loaded is not None and loaded.config == data
+    args = model_args(loaded) if exact else {
+        "vocab_size": 100, "n_classes": 2 if model.task in ("classify", "tag") else None,
+        "target_vocab_size": 100 if model.task == "seq2seq" else None}
+    key = (model, tuple(sorted(args.items())))
+    try:
+        if key not in cache:
+            cache[key] = count_params_of(model, **args)
+    except ConfigError as err:
+        return status_html(str(err), "error")
+    note = (f"vocabulary {args['vocab_size']:,} of the loaded data" if exact else
+            "about: vocabulary 100 and 2 classes assumed; Load the data for the exact count")
+    return f"<b>{cache[key]:,} parameters</b> ({model.arch}, task {model.task}; {note})"
+
+
+def _range(widget) -> str:
+    """A numeric widget's range, as the user sees it."""
+    if isinstance(widget, W.FloatLogSlider):
+        return f"{widget.base ** widget.min:g}..{widget.base ** widget.max:g}"
+    return f"{widget.min:g}..{widget.max:g}" if hasattr(widget, "min") else "of choices"
+
+
+def _applicable(model: dict, task: str | None) -> dict:
+    """Model fields with the inapplicable bidirectional (greyed out) left unticked."""
+    if model.get("bidirectional") and (model.get("arch") == "transformer" or
+                                       (task or model.get("task")) == "lm"):
+        return {**model, "bidirectional": False}
+    return model
+
+
+def preset_configs(name: str, smoke_size: bool = False):
+    """``(data, model, train, description)`` of preset ``name`` ('default' or a key of
+    ``PRESETS``); the data names the preset's task; ``smoke_size`` cuts it (``smoke``).
+    Offline, a preset for a hub dataset runs on its built-in stand-in, and says so."""
+    if name != "default" and name not in PRESETS:
+        raise ConfigError(f"no preset {name!r}; choose one of default, {', '.join(PRESETS)}")
+    preset = DEFAULT if name == "default" else PRESETS[name]
+    description = preset.description
+    reason = offline_reason() if preset.stand_in else None  # probes only when it matters
+    if reason:
+        description += (f" [Offline ({reason}): on the built-in {preset.stand_in!r} "
+                        f"instead of {preset.data.dataset!r}; enter a local file in Data "
+                        "to train on your copy.]")
+        preset = preset.offline()
+    data, train = preset.data.replace(task=preset.data.task or preset.model.task), preset.train
+    if smoke_size:
+        data, train = smoke(data, train)
+    return data, preset.model, train, description
+
+
+def smoke(data: DataConfig, train: TrainConfig) -> tuple[DataConfig, TrainConfig]:
+    """A preset cut to a few steps (and generated built-ins to a few examples) for CI."""
+    steps = min(train.steps, SMOKE_STEPS)
+    train = train.replace(
+        steps=steps, chunk=min(train.chunk, max(1, steps // 4)),
+        eval_every=min(train.eval_every, max(1, steps // 2)) if train.eval_every else 0,
+        eval_batches=min(train.eval_batches or 4, 4))
+    if data.dataset in BUILTIN_TASKS and data.dataset != "prose":
+        data = data.replace(size=min(data.size or SMOKE_SIZE, SMOKE_SIZE))
+    return data, train
+
+
+def task_of(data: DataConfig, loaded=None) -> str | None:
+    """The task ``data`` will have: its override, the loaded data's, the built-in's or
+    the catalog entry's; None when it is only known after loading."""
+    if data.task:
+        return data.task
+    if loaded is not None and loaded.config == data:
+        return loaded.task
+    if data.dataset in BUILTIN_TASKS:
+        return BUILTIN_TASKS[data.dataset]
+    entry = CATALOG.get(data.dataset)
+    return entry.task if entry else None
+
+
+class SetupForm:
+    """Widgets of the Data, Model and Training panels, and their configs."""
+
+    def __init__(self):
+        self.fields: dict[str, W.ValueWidget] = {}
+        self.bases = (DEFAULT.data, DEFAULT.model, DEFAULT.train)
+        self.filling = False
+        self._tooltips: dict[str, str | None] = {}  # each control's own, while enabled
+        self.data_panel = self._data_panel()
+        self.model_panel = self._model_panel()
+        self.training_panel = self._training_panel()
+        # registered before the app's observers, so the reset happens first
+        self.fields["dataset"].observe(self._dataset_changed, "value")
+
+    def _field(self, name: str, widget: W.ValueWidget) -> W.ValueWidget:
+        widget.style = STYLE
+        self.fields[name] = widget
+        return widget
+
+    def _text(self, name: str, description: str, placeholder: str = "") -> W.Text:
+        return self._field(name, W.Text(description=description, placeholder=placeholder,
+                                        continuous_update=False))
+
+    def _data_panel(self) -> W.VBox:
+        f = self._field
+        f("dataset", W.Combobox(options=[*BUILTIN_TASKS, *CATALOG], ensure_option=False,
+                                continuous_update=False, description="dataset",
+                                placeholder="built-in, catalog key, hub id or local file",
+                                layout=W.Layout(width="480px")))
+        self.dataset_info = W.HTML()
+        self.load_button = W.Button(description="Load", button_style="primary",
+                                    tooltip="prepare the data and preview it")
+        self.preview = W.HTML("<i>Load a dataset to preview it.</i>")
+        columns = [self._text(f"{c}_column", f"{c} column", "detected")
+                   for c in ("text", "label", "target")]
+        return W.VBox([
+            self.fields["dataset"], self.dataset_info,
+            W.HBox([self._text("hub_config", "hub config", "e.g. wikitext-2-raw-v1"),
+                    f("task", W.Dropdown(options=["auto", *TASKS], description="task"))]),
+            W.HBox(columns),
+            W.HBox([f("tokenizer", W.Dropdown(options=TOKENIZERS, description="tokenizer")),
+                    f("vocab_size", W.BoundedIntText(8000, min=5, max=10**7,
+                                                     description="vocab size"))]),
+            W.HBox([f("max_len", W.IntSlider(64, min=1, max=2048, description="max_len",
+                                             continuous_update=False)),
+                    f("difficulty", W.IntSlider(1, min=1, max=10, description="difficulty"))]),
+            f("size", W.BoundedIntText(0, min=0, max=10**8, description="examples",
+                                       tooltip="generated built-ins: training examples "
+                                       "(0 = the default)")),
+            self.load_button, self.preview])
+
+    def _model_panel(self) -> W.VBox:
+        f, slider = self._field, {"continuous_update": False}
+        self.param_label = W.HTML()
+        return W.VBox([
+            W.HBox([f("arch", W.Dropdown(options=ARCHS, description="architecture")),
+                    f("bidirectional", W.Checkbox(False, description="bidirectional",
+                                                  indent=False))]),
+            f("layers", W.IntSlider(1, min=1, max=8, description="layers", **slider)),
+            f("hidden", W.IntSlider(128, min=1, max=2048, description="hidden", **slider)),
+            f("embed", W.IntSlider(64, min=1, max=1024, description="embed", **slider)),
+            f("heads", W.IntSlider(4, min=1, max=32, description="heads", **slider)),
+            f("dropout", W.FloatSlider(0.0, min=0.0, max=0.9, step=0.05, description="dropout",
+                                       **slider)),
+            W.HBox([f("pooling", W.Dropdown(options=POOLINGS, description="pooling")),
+                    f("attention", W.Dropdown(options=ATTENTIONS, description="attention")),
+                    f("tie_weights", W.Checkbox(False, description="tie weights (lm)",
+                                                indent=False))]),
+            self.param_label])
+
+    def _training_panel(self) -> W.VBox:
+        f = self._field
+        self.preset = W.Dropdown(options=[("default", "default"), *((n, n) for n in PRESETS),
+                                          ("(custom)", "")], description="preset", style=STYLE)
+        self.preset_info = W.HTML()
+        self.setup_text = W.Textarea(layout=W.Layout(width="95%", height="140px"),
+                                     placeholder="the setup as JSON: Export, edit, Import")
+        self.export_button = W.Button(description="Export")
+        self.import_button = W.Button(description="Import")
+        self.setup_note = W.HTML()  # values clamped to a control's range, after a fill
+        return W.VBox([
+            self.preset, self.preset_info,
+            f("lr", W.FloatLogSlider(1e-3, base=10, min=-5, max=0, step=0.1,
+                                     readout_format=".1e", description="learning rate")),
+            f("batch_size", W.IntSlider(32, min=1, max=1024, description="batch size")),
+            W.HBox([f("steps", W.BoundedIntText(1000, min=1, max=10**8, description="steps")),
+                    f("optimizer", W.Dropdown(options=OPTIMIZERS, description="optimizer"))]),
+            W.HBox([f("seed", W.BoundedIntText(0, min=0, max=2**31 - 1, description="seed")),
+                    f("eval_every", W.BoundedIntText(200, min=0, max=10**8,
+                                                     description="eval every")),
+                    f("chunk", W.BoundedIntText(20, min=1, max=10**6,
+                                                description="steps/update"))]),
+            W.HTML("<i>The learning rate applies at once to a running run (no "
+                   "recompilation); every other change applies to the next run.</i>"),
+            W.HTML("<b>Setup</b>"), W.HBox([self.export_button, self.import_button]),
+            self.setup_note, self.setup_text])
+
+    # --- values <-> configs ---------------------------------------------------------------
+    def values(self) -> dict[str, dict]:
+        """section -> the base config's fields with the widget values applied."""
+        out = {s: dataclasses.asdict(base) for s, base in zip(SECTIONS, self.bases, strict=True)}
+        for name, (section, field, kind) in FIELDS.items():
+            out[section][field] = to_config(kind, self.fields[name].value)
+        out["model"] = _applicable(out["model"], None)
+        return out
+
+    def data_config(self) -> DataConfig:
+        return dataclasses.replace(self.bases[0], **self._section("data"))
+
+    def model_config(self, task: str | None) -> ModelConfig:
+        """The model config; ``task`` None keeps the base's (fixed once data loads). A
+        greyed-out bidirectional box (Transformer, language model) counts as unticked."""
+        fields = _applicable(self._section("model"), task or self.bases[1].task)
+        return dataclasses.replace(self.bases[1], **({"task": task} if task else {}), **fields)
+
+    def train_config(self) -> TrainConfig:
+        return dataclasses.replace(self.bases[2], **self._section("train"))
+
+    def _section(self, section: str) -> dict:
+        return {field: to_config(kind, self.fields[name].value)
+                for name, (s, field, kind) in FIELDS.items() if s == section}
+
+    def parse_json(self, text: str) -> tuple[DataConfig, ModelConfig, TrainConfig]:
+        """``parse_setup`` over the form as it is: what the text leaves out stays."""
+        return parse_setup(text, base=self.values())
+
+    def load_json(self, text: str) -> list[str]:
+        """Fill the form from a setup JSON, all or nothing (ConfigError naming every
+        problem, the form untouched); returns the clamp notes (see ``fill``)."""
+        return self.fill(*self.parse_json(text))
+
+    def fill(self, data: DataConfig, model: ModelConfig, train: TrainConfig,
+             preset: str = "") -> list[str]:
+        """Set the bases, every widget and the preset name ('' = custom); returns a note
+        for each value a widget could not hold (outside its range, so clamped), also
+        shown in the Training panel. All or nothing: if a widget refuses a value, the
+        form is restored as it was and the error raised. ``filling`` is True meanwhile,
+        so observers can ignore the intermediate states."""
+        configs = dict(zip(SECTIONS, (data, model, train), strict=True))
+        before = (self.bases, {n: w.value for n, w in self.fields.items()}, self.preset.value)
+        clamped, self.filling = [], True
+        try:
+            self.bases = (data, model, train)
+            for name, (section, field, kind) in FIELDS.items():
+                value = to_widget(kind, getattr(configs[section], field))
+                widget = self.fields[name]
+                widget.value = value
+                if widget.value != value:
+                    clamped.append(f"{field}={value!r} is outside the {widget.description} "
+                                   f"control's range {_range(widget)}: set to "
+                                   f"{widget.value!r}")
+            self.preset.value = preset
+        except BaseException:
+            self.bases = before[0]
+            for name, value in before[1].items():
+                self.fields[name].value = value
+            self.preset.value = before[2]
+            raise
+        finally:
+            self.filling = False
+        self.setup_note.value = status_html(
+            "clamped to the controls' ranges: " + "; ".join(clamped), "warn") if clamped else ""
+        return clamped
+
+    def setup(self, task: str | None) -> dict:
+        """The whole setup, every field of the three configs, as a JSON-able dict (the
+        model's ``task`` is ``task`` when known)."""
+        values = self.values()
+        values["model"]["task"] = task or values["model"]["task"]
+        values["model"] = _applicable(values["model"], None)
+        return {"workbench_setup": 1, **values}
+
+    def _dataset_changed(self, change) -> None:
+        """A dataset typed or picked by hand: the task and the columns named for the
+        previous dataset no longer apply, so they go back to 'auto' (detected)."""
+        if self.filling or change["new"] == change["old"]:
+            return
+        self.filling = True  # one change for the app's observers: the dataset's own
+        try:
+            self.fields["task"].value = "auto"
+            for name in ("text_column", "label_column", "target_column", "hub_config"):
+                self.fields[name].value = ""
+        finally:
+            self.filling = False
+
+    def sync_enabled(self, task: str | None) -> None:
+        """Grey out what does not apply to this architecture, task and dataset, each
+        with a tooltip saying why. Values are kept; a greyed control's value is not used
+        (bidirectional, see ``model_config``) or has no effect (difficulty for a file),
+        and a text field that holds a name stays editable."""
+        arch = self.fields["arch"].value
+        name = self.fields["dataset"].value.strip()
+        builtin_data = name in BUILTIN_TASKS
+        recurrent = arch != "transformer"
+        why = {
+            "heads": None if not recurrent else "attention heads: Transformer only",
+            "bidirectional": ("a Transformer encoder already reads both ways" if not recurrent
+                              else "a language model must not see the tokens it predicts"
+                              if task == "lm" else None),
+            "pooling": None if task in (None, "classify") else "pooling: classification only",
+            "attention": ("attention kind: recurrent seq2seq only"
+                          if task not in (None, "seq2seq") or not recurrent else None),
+            "tie_weights": None if task in (None, "lm") else "tied weights: language model only",
+            "difficulty": (None if builtin_data and name != "prose" else
+                           "difficulty: generated built-in datasets only"),
+            "size": None if builtin_data else "examples: built-in datasets only",
+            "hub_config": "a built-in has no hub configuration" if builtin_data else None,
+            "label_column": ("a built-in's columns are fixed" if builtin_data else
+                             "no label column for this task" if task in ("lm", "seq2seq")
+                             else None),
+            "target_column": ("a built-in's columns are fixed" if builtin_data else
+                              None if task in (None, "seq2seq") else "target: seq2seq only"),
+            "text_column": "a built-in's columns are fixed" if builtin_data else None,
+        }
+        for field, reason in why.items():
+            widget = self.fields[field]
+            if isinstance(widget, W.Text) and widget.value.strip():
+                reason = None  # a typed name stays editable (it is still read)
+            own = self._tooltips.setdefault(field, widget.tooltip)
+            widget.disabled = reason is not None
+            widget.tooltip = reason or own
+        info = BUILTIN_INFO.get(name) or (CATALOG[name].description + " (Hugging Face hub)"
+                                          if name in CATALOG else "a hub id or a local file "
+                                          "(csv, json, jsonl, parquet, txt) or folder")
+        self.dataset_info.value = f"<i>{html.escape(info)}</i>"
