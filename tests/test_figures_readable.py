@@ -12,20 +12,20 @@ import pytest
 from workbench.presets import PRESETS
 from workbench.ui.compare import ComparePanel
 from workbench.ui.panels import Run
-from workbench.ui.plots import (
-    AttentionView,
+from workbench.ui.plots.attention import AttentionView
+from workbench.ui.plots.curves import CurvesView
+from workbench.ui.plots.layout import TOKEN_WINDOW
+from workbench.ui.plots.outputs import (
     ConfusionView,
-    CurvesView,
-    GatesView,
     GenerationView,
     GradientFlowView,
-    HiddenView,
     NeuronView,
     SaliencyView,
     TagsView,
-    TrajectoryView,
 )
-from workbench.ui.plots_model import PALETTE, TOKEN_WINDOW, FigureWidget
+from workbench.ui.plots.states import GatesView, HiddenView
+from workbench.ui.plots.trajectory import TrajectoryView
+from workbench.ui.plots.widget import PALETTE, FigureWidget
 
 RNG = np.random.default_rng(0)
 TEXT = list(("the quick brown fox jumps over the lazy dog " * 3)[:128])  # 128 characters

@@ -129,7 +129,7 @@ def test_ui_modules_other_than_the_app_import_no_jax_themselves():
 
 
 def test_the_plots_pull_in_no_jax_and_the_core_no_widgets():
-    plots = ("import sys, workbench.ui.plots, workbench.ui.plots_model, workbench.ui.html\n"
+    plots = ("import sys, workbench.ui.plots, workbench.ui.html\n"
              f"bad = [m for m in {JAX!r} if m in sys.modules]\n"
              "assert not bad, bad\n")
     core = ("import sys, workbench.nn.models, workbench.train.trainer, workbench.cli.main\n"

@@ -8,24 +8,9 @@ import numpy as np
 import pytest
 
 from workbench.nn.gates import GATE_LABELS
-from workbench.ui.plots import (
-    AttentionView,
-    ConfusionView,
-    CurvesView,
-    GatesView,
-    GenerationView,
-    GradientFlowView,
-    HiddenView,
-    NeuronView,
-    SaliencyView,
-    TagsView,
-    TrajectoryView,
-    downsample,
-    export_html,
-    export_png,
-    saliency_html,
-)
-from workbench.ui.plots_model import (
+from workbench.ui.plots.attention import AttentionView
+from workbench.ui.plots.curves import CurvesView, downsample
+from workbench.ui.plots.layout import (
     HIDDEN_BOX,
     SLIDER_PX,
     assign_slots,
@@ -34,6 +19,18 @@ from workbench.ui.plots_model import (
     stack_rows,
     tick_room,
 )
+from workbench.ui.plots.outputs import (
+    ConfusionView,
+    GenerationView,
+    GradientFlowView,
+    NeuronView,
+    SaliencyView,
+    TagsView,
+    saliency_html,
+)
+from workbench.ui.plots.states import GatesView, HiddenView
+from workbench.ui.plots.trajectory import TrajectoryView
+from workbench.ui.plots.widget import export_html, export_png
 
 RNG = np.random.default_rng(0)
 TOKENS = ["the", "cat", "sat", "the", "end"]  # a duplicate on purpose
@@ -417,7 +414,7 @@ def slots(fig, n: int) -> list[dict]:
 
 def plot_px(fig) -> float:
     """The plot area's height in pixels: the figure's less its margins, and less what
-    plotly adds to the bottom margin for a range slider (see plots_model.slider)."""
+    plotly adds to the bottom margin for a range slider (see plots.layout.slider)."""
     extra = sum(slider_room(axis.ticktext, tick_room(axis.ticktext))
                 for axis in (fig.layout[k] for k in fig.layout if k.startswith("xaxis"))
                 if axis.rangeslider.visible)

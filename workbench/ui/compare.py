@@ -22,7 +22,7 @@ import ipywidgets as W
 from ..train.trainer import curves_of
 from .html import MAIN_METRICS, fmt, table_html
 from .panels import STYLE, Report, Run, guarded, set_options, shown
-from .plots import CurvesView
+from .plots.curves import CurvesView
 
 ORDER = [("\u25b2 ascending", True), ("\u25bc descending", False)]
 

@@ -36,7 +36,8 @@ from .inspect_views import (
     tags_html,
 )
 from .panels import STYLE, Report, TraceViews, guarded, shown
-from .plots import GenerationView, NeuronView, SaliencyView, TagsView, TrajectoryView
+from .plots.outputs import GenerationView, NeuronView, SaliencyView, TagsView
+from .plots.trajectory import TrajectoryView
 
 
 def _lines(text: str) -> str:

@@ -22,7 +22,9 @@ from ..infer import analysis
 from ..tasks.batches import model_inputs
 from ..train.trainer import curves_of
 from .html import probe_batch, shown_tokens
-from .plots import AttentionView, CurvesView, GatesView, HiddenView
+from .plots.attention import AttentionView
+from .plots.curves import CurvesView
+from .plots.states import GatesView, HiddenView
 
 Report = Callable[[str, BaseException], None]
 STYLE = {"description_width": "110px"}
