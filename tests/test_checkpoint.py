@@ -23,7 +23,7 @@ from workbench import DataConfig, ModelConfig, build_model
 from workbench import config as config_module
 from workbench.data.tokenizer import TextTokenizer
 from workbench.train import checkpoint as ckpt
-from workbench.train import locks
+from workbench.train import checkpoint_files, checkpoint_meta, locks
 from workbench.train import step as wt
 
 # Dropout on: resuming exactly proves the dropout RNG state is saved too.
@@ -59,7 +59,7 @@ def logits(model):
 
 
 def leaves(node):
-    return [np.asarray(jax.random.key_data(x) if ckpt._is_key(x) else x)
+    return [np.asarray(jax.random.key_data(x) if checkpoint_meta.is_key(x) else x)
             for x in jax.tree.leaves(nnx.state(node))]
 
 
@@ -136,8 +136,8 @@ def test_meta_is_plain_json_and_read_meta_loads_no_arrays(saved):
     assert files == ["meta.json", "optimizer.msgpack", "params.msgpack", "tokenizer.json"]
     assert not any(p.read_bytes().startswith(b"\x80") for p in saved.iterdir())  # no pickle
     meta = json.loads((saved / "meta.json").read_text())
-    assert meta["format_version"] == ckpt.FORMAT_VERSION == 1
-    assert meta["sha256"] == {name: ckpt._digest((saved / name).read_bytes())
+    assert meta["format_version"] == checkpoint_files.FORMAT_VERSION == 1
+    assert meta["sha256"] == {name: checkpoint_files.digest((saved / name).read_bytes())
                               for name in meta["files"]}
     assert meta["configs"]["data"] == {"class": "DataConfig",
                                        "fields": json.loads(json.dumps(vars(DATA)))}
@@ -186,7 +186,7 @@ def test_saving_over_a_checkpoint_keeps_files_that_are_not_its_own(saved):
 def test_a_save_cut_short_after_its_commit_reads_as_new_and_is_finished(saved, base,
                                                                         tokenizer,
                                                                         monkeypatch):
-    rename = ckpt.os.rename
+    rename = checkpoint_files.os.rename
     done = []
 
     def crash_after_first(src, dst):  # the process 'dies' after moving one file in
@@ -195,13 +195,13 @@ def test_a_save_cut_short_after_its_commit_reads_as_new_and_is_finished(saved, b
         done.append(dst)
         rename(src, dst)
 
-    monkeypatch.setattr(ckpt.os, "rename", crash_after_first)
+    monkeypatch.setattr(checkpoint_files.os, "rename", crash_after_first)
     other = build_model(CONFIG, **{**ARGS, "seed": 9})
     with pytest.raises(OSError, match="killed"):
         save_run(saved, other, None, tokenizer, model_args={**ARGS, "seed": 9}, step=5)
     monkeypatch.undo()
-    staged = [p for p in saved.iterdir() if p.name.startswith(ckpt.STAGING)]
-    assert len(staged) == 1 and (staged[0] / ckpt.COMMITTED).exists()
+    staged = [p for p in saved.iterdir() if p.name.startswith(checkpoint_files.STAGING)]
+    assert len(staged) == 1 and (staged[0] / checkpoint_files.COMMITTED).exists()
     loaded = ckpt.load(saved)  # a reader sees the new checkpoint, whole
     assert loaded.step == 5 and loaded.model_args["seed"] == 9
     assert_same_state(loaded.model, other)
@@ -212,7 +212,7 @@ def test_a_save_cut_short_after_its_commit_reads_as_new_and_is_finished(saved, b
 
 
 def test_an_uncommitted_save_is_discarded(saved, base):
-    tmp = saved / f"{ckpt.STAGING}crashed"
+    tmp = saved / f"{checkpoint_files.STAGING}crashed"
     tmp.mkdir()
     (tmp / "params.msgpack").write_bytes(b"half")
     assert ckpt.load(saved).step == 3  # ignored by readers
@@ -266,7 +266,7 @@ def test_a_second_writer_is_refused_naming_the_first_ones_pid(saved):
 @pytest.mark.parametrize("failing", ["params.msgpack", "meta.json", "rename"])
 def test_a_failed_save_leaves_the_old_checkpoint_intact(saved, base, tokenizer, monkeypatch,
                                                        failing):
-    write, rename = ckpt._write_file, ckpt.os.rename
+    write, rename = checkpoint_files._write_file, checkpoint_files.os.rename
 
     def half_write(path, data):
         if path.name == failing:
@@ -279,8 +279,9 @@ def test_a_failed_save_leaves_the_old_checkpoint_intact(saved, base, tokenizer, 
             raise OSError("rename failed")
         rename(src, dst)
 
-    monkeypatch.setattr(ckpt, "_write_file", half_write)
-    monkeypatch.setattr(ckpt.os, "rename", failing_rename if failing == "rename" else rename)
+    monkeypatch.setattr(checkpoint_files, "_write_file", half_write)
+    monkeypatch.setattr(checkpoint_files.os, "rename",
+                        failing_rename if failing == "rename" else rename)
     with pytest.raises(OSError, match="disk full|rename failed"):
         save_run(saved, build_model(CONFIG, **ARGS), None, tokenizer, step=5)
     monkeypatch.undo()

@@ -25,7 +25,7 @@ import pytest
 from workbench.cli import commands
 from workbench.cli.main import main
 from workbench.config import ConfigError, TrainConfig
-from workbench.train import checkpoint, locks, runs
+from workbench.train import checkpoint, checkpoint_files, locks, runs
 
 SMALL = ["--dataset", "sentiment", "--arch", "gru", "--hidden", "16", "--embed", "8",
          "--max-len", "16", "--batch-size", "16", "--eval-every", "0"]
@@ -301,14 +301,14 @@ def test_a_second_interrupt_aborts_at_once():
 def test_a_failed_save_goes_to_a_named_rescue_folder(tmp_path, monkeypatch, capsys):
     out, rescue = tmp_path / "run", tmp_path / "rescue"
     monkeypatch.setenv("WORKBENCH_RESCUE_DIR", str(rescue))
-    write = checkpoint._write_file
+    write = checkpoint_files._write_file
 
     def disk_full(path, data):
         if str(path).startswith(str(out)):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         write(path, data)
 
-    monkeypatch.setattr(checkpoint, "_write_file", disk_full)
+    monkeypatch.setattr(checkpoint_files, "_write_file", disk_full)
     assert train(out) == 1
     captured = capsys.readouterr()
     saved = Path(json.loads(captured.out.strip().splitlines()[-1])["out"])

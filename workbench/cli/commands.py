@@ -22,7 +22,7 @@ from ..config import ConfigError
 from ..data.load import prepare
 from ..data.tokenizer import UNK
 from ..infer import decode
-from ..train import checkpoint, runs
+from ..train import checkpoint, checkpoint_meta, runs
 from ..train.trainer import NonFiniteLoss, Trainer, data_parallel_mesh
 from .flags import add_data_flags, add_train_flags, configs, resume_configs, split_path
 
@@ -100,7 +100,7 @@ def train(args) -> int:
     if args.resume:
         folder = runs.open_folder(args.out, resume=True, overwrite=args.overwrite)
         try:
-            saved = checkpoint.read_configs(folder.path)
+            saved = checkpoint_meta.read_configs(folder.path)
             model_config, data_cfg, train_config = resume_configs(args, saved, folder.path)
             meta = checkpoint.verify(folder.path)  # before any data is loaded
             step = meta["step"]

@@ -7,7 +7,7 @@ message that names the path and the fix, before a minute is spent on data or tra
 Without ``--out`` every run gets a fresh folder of its own, ``runs/<time>-<setup>``. The
 folder is locked (``locks.py``) until the run ends: a second writer is refused with the
 pid of the first. Only the workbench's own files are ever replaced there
-(``checkpoint.OWN_FILES`` and ``metrics.json``); a user's notes and plots stay.
+(``checkpoint_files.OWN_FILES`` and ``metrics.json``); a user's notes and plots stay.
 
 When a save fails (disk full, permission) ``save_or_rescue`` writes the run to a named
 fallback folder instead (``$WORKBENCH_RESCUE_DIR``, else the temp folder, else home).
