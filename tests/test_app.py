@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from workbench.data import load as data
+from workbench.data import hub
 from workbench.infer import analysis
 from workbench.train import step as wt
 from workbench.train.trainer import NonFiniteLoss, Trainer
@@ -279,7 +279,7 @@ def test_offline_a_hub_preset_runs_on_its_stand_in_and_says_so(monkeypatch):
     assert wb.dataset.value == "sentiment" and wb.arch.value == "gru" and wb.bidirectional.value
     assert "Offline" in wb.form.preset_info.value and "trec" in wb.form.preset_info.value
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr(data, "_hub_reachable", lambda: True)  # online, without a network
+    monkeypatch.setattr(hub, "reachable", lambda: True)  # online, without a network
     wb.preset.value = "default"
     wb.preset.value = "bigru-trec"
     assert wb.dataset.value == "trec" and "Offline" not in wb.form.preset_info.value

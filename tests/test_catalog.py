@@ -9,7 +9,7 @@ import datasets
 import pytest
 
 from workbench.config import DataConfig
-from workbench.data import builtin
+from workbench.data import builtin, hub
 from workbench.data import load as data
 from workbench.data.catalog import CATALOG
 
@@ -54,7 +54,7 @@ def test_catalog_entry_loads_with_its_card_schema(key):
         return fixture(entry)
 
     with mock.patch.object(data.datasets, "load_dataset", fake_load), \
-            mock.patch.object(data, "_hub_reachable", lambda: True):
+            mock.patch.object(hub, "reachable", lambda: True):
         prepared = data.prepare(DataConfig(dataset=key, max_len=8, batch_size=4, seed=7))
     assert calls == [(entry.hub_id, entry.name, entry.revision, None)]
     assert prepared.task == entry.task

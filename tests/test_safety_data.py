@@ -12,6 +12,7 @@ import time
 import pytest
 
 from workbench.config import ConfigError, DataConfig
+from workbench.data import hub
 from workbench.data import load as data
 from workbench.data.columns import DataError
 from workbench.data.load import prepare
@@ -287,8 +288,8 @@ def test_offline_without_the_env_variable_presets_use_their_stand_in(monkeypatch
         calls.append(1)
         return False
 
-    monkeypatch.setattr(data, "_hub_reachable", unreachable)
-    assert data.hub_offline() and "no network" in data.offline_reason()
+    monkeypatch.setattr(hub, "reachable", unreachable)
+    assert hub.hub_offline() and "no network" in hub.offline_reason()
     model_data, _, _, description = preset_configs("bigru-trec")
     assert model_data.dataset == "sentiment" and "Offline (no network" in description
     preset_configs("bigru-trec")
@@ -297,8 +298,8 @@ def test_offline_without_the_env_variable_presets_use_their_stand_in(monkeypatch
     with pytest.raises(DataError, match=r"'someone/x'.*no network.*built-in"):
         prepare(DataConfig(dataset="someone/x"))
     assert time.perf_counter() - start < 5
-    monkeypatch.setattr(data, "_hub_reachable", lambda: True)
-    assert not data.hub_offline()
+    monkeypatch.setattr(hub, "reachable", lambda: True)
+    assert not hub.hub_offline()
     assert preset_configs("bigru-trec")[0].dataset == "trec"
 
 
@@ -307,9 +308,9 @@ def test_the_reachability_probe_is_bounded_even_if_the_resolver_hangs(monkeypatc
         time.sleep(3)
         raise OSError("timed out")
 
-    monkeypatch.setattr(data.socket, "create_connection", hang)
+    monkeypatch.setattr(hub.socket, "create_connection", hang)
     start = time.perf_counter()
-    assert data._hub_reachable(timeout=0.2) is False
+    assert hub.reachable(timeout=0.2) is False
     assert time.perf_counter() - start < 2
 
 

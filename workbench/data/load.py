@@ -2,24 +2,16 @@
 
 ``prepare(DataConfig(...))`` returns a ``Prepared`` (cached per config, so retraining on
 the same data is instant) whose ``batches(split)`` yields dicts of fixed-shape arrays
-(see ``train.py`` for the keys of each task). Sources, in the order they are tried:
+(see ``tasks/batches.py`` for the keys of each task). Sources, in the order they are tried:
 ``data_files``, a built-in name, a local file or folder, a hub id.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import dataclasses
-import json
 import logging
 import os
 import pathlib
-import socket
-import threading
-import time
-import urllib.parse
-import urllib.request
 from collections import OrderedDict
 
 import datasets
@@ -29,23 +21,25 @@ from ..config import DataConfig
 from . import builtin
 from .catalog import CATALOG
 from .columns import Columns, DataError, column_values, detect_columns, setting
+from .files import BUILDERS, encoding_for, load_files
+from .hub import load_hub
 from .prepared import Prepared, encode_splits
 from .rows import check_rows, resolve_labels
 from .tokenizer import TextTokenizer
 
-__all__ = ["DataError", "Prepared", "hub_offline", "load_splits", "offline_reason",
+__all__ = ["DataError", "Prepared", "load_splits",
            "prepare", "to_dataset_dict"]
 
-BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json",
-            ".parquet": "parquet", ".txt": "text", ".arrow": "arrow"}
+
 SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation",
                  "valid": "validation", "val": "validation", "dev": "validation",
                  "test": "test"}
+
+
 _CACHE: OrderedDict[DataConfig, Prepared] = OrderedDict()
+
+
 _CACHE_SIZE = 4
-TEXT_BUILDERS = ("csv", "json", "text")  # read as text: their encoding matters
-PROBE_TTL_S = 60.0  # how long a hub reachability probe is trusted
-PROBE_TIMEOUT_S = 2.0
 
 
 def to_dataset_dict(data: builtin.BuiltinData) -> datasets.DatasetDict:
@@ -64,222 +58,29 @@ def to_dataset_dict(data: builtin.BuiltinData) -> datasets.DatasetDict:
                                  for split, cols in data.splits.items()})
 
 
-def _builder(path: str) -> tuple[str, dict]:
-    suffix = pathlib.Path(path).suffix.lower()
-    if suffix not in BUILDERS:
-        raise DataError(f"cannot read {path!r}: use a {', '.join(BUILDERS)} file or a "
-                        "dataset folder")
-    return BUILDERS[suffix], ({"delimiter": "\t"} if suffix == ".tsv" else {})
-
-
-def _encoding(config: DataConfig) -> str | None:
-    """The text encoding of local files, when the config has such a setting."""
-    return getattr(config, "encoding", None)
-
-
-def _load_files(files: dict[str, str], encoding: str | None = None) -> datasets.DatasetDict:
-    for split, path in files.items():
-        if not os.path.exists(path):
-            raise DataError(f"data file {path!r} does not exist")
-        if os.path.getsize(path) == 0:
-            raise DataError(f"data file {path!r} ({split}) is empty")
-    builder, kwargs = _builder(next(iter(files.values())))
-    if encoding and builder in TEXT_BUILDERS:
-        kwargs["encoding"] = encoding
-    try:
-        return datasets.load_dataset(builder, data_files=files, **kwargs)
-    except Exception as err:  # noqa: BLE001 - the reader's own error, named with the file
-        for split, path in files.items():
-            why = _diagnose(path, split, builder, encoding)
-            if why:
-                raise DataError(why) from None
-        cause = err.__cause__ or err
-        raise DataError(f"could not read {', '.join(files.values())} as {builder}: "
-                        f"{type(cause).__name__}: {cause}") from err
-
-
-def _guess_encoding(raw: bytes) -> str:
-    """A likely encoding of bytes that are not UTF-8 (a byte-order mark, else the
-    Windows Western code page, which reads latin-1 text too)."""
-    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                      (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if raw.startswith(bom):
-            return name
-    try:
-        raw.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"
-
-
-def _diagnose(path: str, split: str, builder: str, encoding: str | None) -> str | None:
-    """Why a text file could not be read, in words that say the fix (None: unknown):
-    not UTF-8 (with the line, and the encoding it looks like), a header and no rows,
-    only blank lines, or the first line that is not a JSON object."""
-    if builder not in TEXT_BUILDERS:
-        return None
-    raw = pathlib.Path(path).read_bytes()
-    name = pathlib.Path(path).name
-    try:
-        text = raw.decode(encoding or "utf-8")
-    except (UnicodeDecodeError, LookupError) as err:
-        if isinstance(err, LookupError):
-            return f"encoding={encoding!r} is not a known text encoding; try 'utf-8' or 'cp1252'"
-        line = raw.count(b"\n", 0, err.start) + 1
-        guess = _guess_encoding(raw)
-        has_setting = any(f.name == "encoding" for f in dataclasses.fields(DataConfig))
-        how = (f"set the encoding (encoding={guess!r}), or re-save it as UTF-8" if has_setting
-               else "re-save it as UTF-8 (a spreadsheet's Save As 'CSV UTF-8', or "
-               f"iconv -f {guess} -t utf-8 {name} > utf8-{name}) and load that")
-        return (f"data file {path!r} ({split}) is not {encoding or 'UTF-8'} text: byte "
-                f"0x{raw[err.start]:02x} on line {line} cannot be read as "
-                f"{encoding or 'UTF-8'}; it looks like {guess} text: {how}")
-    lines = text.splitlines()
-    rows = [(i, line) for i, line in enumerate(lines, 1) if line.strip()]
-    if not rows:
-        return f"data file {path!r} ({split}) holds only blank lines: add some rows"
-    if builder == "csv" and len(rows) == 1:
-        return (f"data file {path!r} ({split}) holds only a header line ({rows[0][1][:80]!r}) "
-                "and no rows: add rows below the header")
-    if builder == "json":
-        return _diagnose_json(path, split, text, rows)
-    return None
-
-
-def _diagnose_json(path: str, split: str, text: str, rows) -> str | None:
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError as err:
-        whole, whole_err = None, err
-    else:
-        if isinstance(whole, list) and not whole:
-            return f"data file {path!r} ({split}) holds an empty list: add some rows"
-        return None  # one JSON document: the reader failed for another reason
-    if text.lstrip().startswith("[") or len(rows) == 1:
-        return (f"data file {path!r} ({split}) line {whole_err.lineno} is not valid JSON "
-                f"({whole_err.msg}, column {whole_err.colno}): fix that line")
-    for number, line in rows:
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            return (f"data file {path!r} ({split}) line {number} is not valid JSON "
-                    f"({err.msg}, column {err.colno}): {line.strip()[:80]!r}; each line of "
-                    "a JSON-lines file must be one object such as {\"text\": \"...\", "
-                    "\"label\": \"...\"}: fix or delete that line")
-        if not isinstance(value, dict):
-            return (f"data file {path!r} ({split}) line {number} holds a "
-                    f"{type(value).__name__} ({line.strip()[:40]}), not an object such as "
-                    "{\"text\": \"...\"}: every line must be one object with the same keys")
-    return None
-
-
-def _env_offline() -> bool:
-    """True when ``HF_HUB_OFFLINE`` is set: hub ids are then read from the local cache only."""
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false", "no")
-
-
-def _probe_target() -> tuple[str, int]:
-    """Where a connection to the hub first goes: the HTTPS proxy, if one is set."""
-    from huggingface_hub import constants
-
-    proxy = urllib.request.getproxies().get("https")
-    if proxy:
-        parsed = urllib.parse.urlparse(proxy if "//" in proxy else f"http://{proxy}")
-        if parsed.hostname:
-            return parsed.hostname, parsed.port or 8080
-    parsed = urllib.parse.urlparse(constants.ENDPOINT)
-    return parsed.hostname, parsed.port or 443
-
-
-def _hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """A quick TCP probe of the hub (or the proxy), so a machine without network knows
-    in at most ``timeout`` seconds instead of retrying for half a minute. The probe runs
-    in a thread, so a resolver that hangs cannot hold it longer."""
-    result: list[bool] = []
-
-    def probe():
-        try:
-            socket.create_connection(_probe_target(), timeout=timeout).close()
-            result.append(True)
-        except Exception:  # noqa: BLE001 - any failure to connect means offline
-            result.append(False)
-
-    thread = threading.Thread(target=probe, name="hub probe", daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(result and result[0])
-
-
-_PROBE: dict = {"probe": None, "at": float("-inf"), "ok": False}
-_PROBE_LOCK = threading.Lock()
-
-
-def _hub_online(fresh: bool = False) -> bool:
-    """``_hub_reachable()``, remembered for ``PROBE_TTL_S`` seconds."""
-    with _PROBE_LOCK:
-        if (fresh or _PROBE["probe"] is not _hub_reachable
-                or time.monotonic() - _PROBE["at"] > PROBE_TTL_S):
-            _PROBE.update(probe=_hub_reachable, ok=_hub_reachable(), at=time.monotonic())
-        return _PROBE["ok"]
-
-
-def offline_reason() -> str | None:
-    """Why the hub cannot be used now (None when it can): ``HF_HUB_OFFLINE`` is set,
-    or a quick probe (remembered for a minute) found no network."""
-    if _env_offline():
-        return "HF_HUB_OFFLINE is set"
-    if not _hub_online():
-        return "no network: the Hugging Face hub cannot be reached"
-    return None
-
-
-def hub_offline() -> bool:
-    """True when hub datasets cannot be downloaded now (see ``offline_reason``): presets
-    then use their built-in stand-ins, without any environment variable."""
-    return offline_reason() is not None
-
-
-def _load_hub(dataset_id: str, name: str | None, revision: str | None = None,
-              split: str | None = None):
-    try:
-        if not _env_offline() and not _hub_online(fresh=True):
-            raise ConnectionError("no network: the hub cannot be reached (with "
-                                  "HF_HUB_OFFLINE=1 a copy in the local cache is used)")
-        return datasets.load_dataset(dataset_id, name, revision=revision, split=split)
-    except Exception as err:  # noqa: BLE001 - every hub failure gets the same advice
-        why = f"{type(err).__name__}: {err}"
-        if _env_offline():
-            why = f"offline (HF_HUB_OFFLINE is set; {why})"
-        raise DataError(
-            f"could not load {dataset_id!r}{f' ({name})' if name else ''} from the Hugging "
-            f"Face hub: {why}. Offline, use a built-in ({', '.join(builtin.NAMES[:4])}, ...; "
-            "the dataset list shows them all) or local files (csv, json, parquet, txt)"
-        ) from None
-
-
-def _load_raw(config: DataConfig):
+def load_raw(config: DataConfig):
     if config.data_files:
-        return _load_files(dict(config.data_files), _encoding(config))
+        return load_files(dict(config.data_files), encoding_for(config))
     if config.dataset in builtin.NAMES:
         data = builtin.load(config.dataset, config.difficulty, config.seed, config.size)
         return to_dataset_dict(data)
     if config.dataset in CATALOG:
         entry = CATALOG[config.dataset]
-        return _load_hub(entry.hub_id, config.name or entry.name, entry.revision, config.split)
+        return load_hub(entry.hub_id, config.name or entry.name, entry.revision, config.split)
     path = config.dataset
     if os.path.isfile(path):
-        return _load_files({"train": path}, _encoding(config))
+        return load_files({"train": path}, encoding_for(config))
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, "dataset_dict.json")):
             return datasets.load_from_disk(path)
         return datasets.load_dataset(path, config.name, split=config.split)
     if path.startswith((".", "/", "~")) or pathlib.Path(path).suffix.lower() in BUILDERS:
         raise DataError(f"local path {path!r} does not exist")
-    return _load_hub(path, config.name, split=config.split)
+    return load_hub(path, config.name, split=config.split)
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
     """No progress bars from ``datasets`` while we work (the UI shows its own)."""
     was_enabled = datasets.is_progress_bar_enabled()
     level = datasets.logging.get_verbosity()
@@ -293,11 +94,11 @@ def _quiet():
             datasets.enable_progress_bars()
 
 
-@_quiet()
+@quiet()
 def load_splits(config: DataConfig) -> tuple[dict[str, datasets.Dataset], list[str]]:
     """``({'train', 'validation'[, 'test']}: Dataset, notes)``; holds out a seeded
     validation split when the source has none, and caps huge splits."""
-    raw = _load_raw(config)
+    raw = load_raw(config)
     if isinstance(raw, datasets.Dataset):
         raw = datasets.DatasetDict({"train": raw})
     splits, notes = {}, []
@@ -348,7 +149,7 @@ def _hold_out(train: datasets.Dataset, config: DataConfig):
             f"{len(text) - cut:,} characters as validation")
 
 
-@_quiet()
+@quiet()
 def prepare(config: DataConfig) -> Prepared:
     """Load, detect columns, train the tokenizer and encode every split (cached)."""
     if config in _CACHE:

@@ -37,10 +37,10 @@ def prepare_saved(ck, data_files: Sequence[tuple[str, str]] = (),
     if ck.tokenizer is None:
         raise DataError(f"{ck.path} was saved without its tokenizer, so no text can be "
                         "encoded for it; re-save the run with Trainer.save")
-    with data_module._quiet():
+    with data_module.quiet():
         if data_files:
             config = config.replace(data_files=tuple(data_files))
-            loaded, notes = _canonical(data_module._load_raw(config), config)
+            loaded, notes = _canonical(data_module.load_raw(config), config)
             entry = None
         else:
             loaded, notes = data_module.load_splits(config)

@@ -41,7 +41,8 @@ import ipywidgets as W
 
 from .. import allocator, xla_cache
 from ..config import ConfigError
-from ..data.load import DataError, hub_offline, prepare
+from ..data.hub import hub_offline
+from ..data.load import DataError, prepare
 from ..nn.models import count_params
 from ..train.checkpoint import CheckpointError
 from ..train.trainer import NonFiniteLoss, Trainer

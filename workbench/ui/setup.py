@@ -39,7 +39,7 @@ from ..config import (
 )
 from ..data import builtin
 from ..data.catalog import CATALOG
-from ..data.load import offline_reason
+from ..data.hub import offline_reason
 from ..nn.models import count_params_of
 from ..presets import PRESETS, Preset
 from ..train.trainer import model_args
