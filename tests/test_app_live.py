@@ -11,7 +11,7 @@ from workbench.data.load import prepare
 from workbench.presets import PRESETS
 from workbench.train.trainer import Trainer
 from workbench.ui import app
-from workbench.ui.panels import Frame, Pacer, thin
+from workbench.ui.live import Frame, Pacer, thin
 
 TINY = dict(dataset="sentiment", size=200, max_len=16, batch_size=16, arch="gru", hidden=16,
             embed=8, layers=1, bidirectional=False, steps=40, chunk=5, eval_every=20, lr=3e-3)
@@ -69,7 +69,7 @@ def test_thin_keeps_the_first_and_latest_frames_within_the_limit():
 
 def test_pacer_spends_at_most_its_share_and_refreshes_the_probe_on_time(monkeypatch):
     clock = [0.0]
-    monkeypatch.setattr("workbench.ui.panels.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("workbench.ui.live.time.monotonic", lambda: clock[0])
     pacer = Pacer(share=0.05, probe_s=1.0)
     drawn, elapsed = [], 0.0
     for _ in range(100):  # chunks of 0.25 s of training; each drawing costs 20 ms

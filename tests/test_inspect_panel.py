@@ -18,7 +18,7 @@ from workbench.train.trainer import Trainer
 from workbench.ui import app
 from workbench.ui.inspect import InspectPanel
 from workbench.ui.inspect_views import produced_ids, saliency_text_html, tags_html
-from workbench.ui.panels import attention_entries
+from workbench.ui.trace_views import attention_entries
 
 DATA = {
     "classify": DataConfig(dataset="sentiment", size=200, max_len=16, batch_size=16),

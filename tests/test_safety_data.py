@@ -13,7 +13,6 @@ import pytest
 
 from workbench.config import ConfigError, DataConfig
 from workbench.data import hub
-from workbench.data import load as data
 from workbench.data.columns import DataError
 from workbench.data.load import prepare
 from workbench.ui import app

@@ -50,7 +50,8 @@ from .compare import ComparePanel
 from .html import data_preview_html, fmt, status_html
 from .inspect import InspectPanel
 from .kernel import KernelNotice
-from .panels import LivePanel, Pacer, Run, guarded, probe_frame
+from .live import LivePanel, Pacer, probe_frame
+from .panels import Run, guarded
 from .setup import SetupForm, param_count_html, preset_configs, task_of
 from .start import StartPanel
 

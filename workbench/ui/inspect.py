@@ -35,9 +35,10 @@ from .inspect_views import (
     saliency_text_html,
     tags_html,
 )
-from .panels import STYLE, Report, TraceViews, guarded, shown
+from .panels import STYLE, Report, guarded, shown
 from .plots.outputs import GenerationView, NeuronView, SaliencyView, TagsView
 from .plots.trajectory import TrajectoryView
+from .trace_views import TraceViews
 
 
 def _lines(text: str) -> str:
