@@ -27,7 +27,7 @@ def trainer_path() -> dict:
     from workbench.data.load import prepare
     from workbench.train import step as train
     from workbench.train.trainer import Trainer
-    from workbench.ui.setup import DEFAULT
+    from workbench.ui.setup_presets import DEFAULT
 
     xla_cache.enable()
     data = prepare(DEFAULT.data)

@@ -18,7 +18,7 @@ def measure(rounds: int = 5, refresh_every: int = 2) -> dict:
     from workbench.data.load import prepare
     from workbench.train.trainer import Trainer
     from workbench.ui import app
-    from workbench.ui.setup import DEFAULT
+    from workbench.ui.setup_presets import DEFAULT
 
     data = prepare(DEFAULT.data)
     workbench = app.Workbench(runs_dir=None, refresh_every=refresh_every)

@@ -15,7 +15,7 @@ from workbench.train import step as wt
 from workbench.train.trainer import NonFiniteLoss, Trainer
 from workbench.ui import app
 from workbench.ui.html import histogram_html
-from workbench.ui.setup import SMOKE_STEPS
+from workbench.ui.setup_presets import SMOKE_STEPS
 
 TINY = dict(dataset="sentiment", size=200, max_len=16, batch_size=16, arch="gru", hidden=16,
             embed=8, layers=1, bidirectional=False, steps=40, chunk=5, eval_every=20, lr=3e-3)

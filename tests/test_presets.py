@@ -16,7 +16,7 @@ from workbench.nn.models import build_model, count_params
 from workbench.presets import PRESETS, RECIPES
 from workbench.train.step import eval_step
 from workbench.train.trainer import Trainer
-from workbench.ui.setup import smoke
+from workbench.ui.setup_presets import smoke
 
 BUILTIN_TASKS = {name: task for name, task, _ in builtin.describe()}
 ROOT = pathlib.Path(__file__).resolve().parents[1]

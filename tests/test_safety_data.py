@@ -16,7 +16,9 @@ from workbench.data import hub
 from workbench.data.columns import DataError
 from workbench.data.load import prepare
 from workbench.ui import app
-from workbench.ui.setup import SetupForm, parse_setup, preset_configs
+from workbench.ui.setup import SetupForm
+from workbench.ui.setup_json import parse_setup
+from workbench.ui.setup_presets import preset_configs
 
 N = 40  # rows per hostile file
 

@@ -36,7 +36,8 @@ from .inspect import InspectPanel
 from .live import LivePanel, Pacer
 from .panels import guarded
 from .session import Session
-from .setup import SetupForm, param_count_html, preset_configs, task_of
+from .setup import SetupForm
+from .setup_presets import param_count_html, preset_configs, task_of
 from .start import StartPanel
 
 KNOWN = (ConfigError, DataError, NonFiniteLoss, CheckpointError)  # messages that say the fix

@@ -16,12 +16,7 @@ Controls that do not apply to the architecture, task or dataset are greyed out
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import html
-import json
-import math
-import types
-import typing
 
 import ipywidgets as W
 
@@ -32,30 +27,16 @@ from ..config import (
     POOLINGS,
     TASKS,
     TOKENIZERS,
-    ConfigError,
     DataConfig,
     ModelConfig,
     TrainConfig,
 )
-from ..data import builtin
 from ..data.catalog import CATALOG
-from ..data.hub import offline_reason
-from ..nn.models import count_params_of
-from ..presets import PRESETS, Preset
-from ..train.trainer import model_args
+from ..presets import PRESETS
 from .html import status_html
 from .panels import STYLE
-
-SMOKE_STEPS, SMOKE_SIZE = 20, 400
-BUILTIN_TASKS = {name: task for name, task, _ in builtin.describe()}
-BUILTIN_INFO = {name: f"{task}: {text}" for name, task, text in builtin.describe()}
-DEFAULT = Preset(
-    "default", "Offline and quick: an LSTM learns the sentiment of synthetic sentences with "
-    "negation and 'but'. Try bidirectional, attention pooling, or Inspect's saliency.",
-    ModelConfig(arch="lstm", task="classify", hidden=64, embed=32),
-    DataConfig(dataset="sentiment", max_len=32, batch_size=32, size=2000),
-    TrainConfig(steps=300, lr=3e-3, eval_every=100, chunk=10))
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+from .setup_json import SECTIONS, parse_setup
+from .setup_presets import BUILTIN_INFO, BUILTIN_TASKS, DEFAULT
 
 # widget name -> (config section, config field, conversion): None = as is; 'text': '' is
 # None; 'auto': 'auto' is None; 'zero': 0 is None
@@ -96,116 +77,6 @@ def to_widget(kind: str | None, value):
     return (value or 0) if kind == "zero" else value
 
 
-def _did_you_mean(name: str, options) -> str:
-    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _type_problem(annotation, value) -> str | None:
-    """Why ``value`` (from JSON) cannot be a field of type ``annotation``, or None."""
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        annotation = next(a for a in args if a is not type(None))
-    if annotation is bool:
-        return None if isinstance(value, bool) else "expected true or false"
-    if annotation is int:
-        return None if isinstance(value, int) and not isinstance(value, bool) else \
-            "expected a whole number"
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return "expected a number"
-        return None if math.isfinite(value) else "expected a finite number"
-    if annotation is str:
-        return None if isinstance(value, str) else "expected text (a string in quotes)"
-    if typing.get_origin(annotation) is tuple:  # data_files: [[split, path], ...]
-        ok = isinstance(value, list) and all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
-            for p in value)
-        return None if ok else 'expected a list of [split, path] pairs, e.g. [["train", "a.csv"]]'
-    return None
-
-
-def _convert(annotation, value):
-    """A checked JSON value as the field's Python value (lists -> tuples, ints -> floats)."""
-    if isinstance(value, list):
-        return tuple(tuple(p) for p in value)
-    if isinstance(value, int) and not isinstance(value, bool) and float in (
-            annotation, *typing.get_args(annotation)) and int not in typing.get_args(annotation):
-        return float(value)
-    return value
-
-
-def make_config(cls, fields: dict, base: dict | None = None):
-    """``cls`` from JSON ``fields`` over ``base`` (field values; None: the defaults),
-    naming every unknown field and wrongly typed value at once (ConfigError)."""
-    name = cls.__name__
-    if not isinstance(fields, dict):
-        raise ConfigError(f"the {name} section must be an object of fields, got {fields!r}")
-    hints = typing.get_type_hints(cls)
-    problems = []
-    for key, value in fields.items():
-        if key not in hints:
-            problems.append(f"{name} has no field {key!r}{_did_you_mean(key, hints)}")
-        elif (why := _type_problem(hints[key], value)) is not None:
-            problems.append(f"{key}={value!r}: {why}")
-    if problems:
-        raise ConfigError("; ".join(problems))
-    values = {**(base or {}), **{k: _convert(hints[k], v) for k, v in fields.items()}}
-    return cls(**values)
-
-
-def parse_setup(text: str, base: dict | None = None
-                ) -> tuple[DataConfig, ModelConfig, TrainConfig]:
-    """The three configs of a ``Workbench.setup_json()`` text, all or nothing: one
-    ConfigError (a ValueError) lists every problem (not JSON, an unknown section or field,
-    a wrongly typed or invalid value) with its name. A section or field left out takes
-    its value from ``base`` (``SetupForm.values()``: the form as it is), or the defaults."""
-    try:
-        setup = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"the setup is not valid JSON ({err.msg} at line {err.lineno}, "
-                          f"column {err.colno}); nothing was changed") from None
-    if not isinstance(setup, dict) or setup.get("workbench_setup") != 1:
-        raise ConfigError("not a workbench setup: expected an object with "
-                          "'workbench_setup': 1 and 'data', 'model', 'train' (Export "
-                          "writes one); nothing was changed")
-    problems, configs = [], []
-    for key in setup:
-        if key != "workbench_setup" and key not in SECTIONS:
-            problems.append(f"unknown section {key!r}{_did_you_mean(key, SECTIONS)}; the "
-                            f"sections are {', '.join(SECTIONS)}")
-    for section, cls in SECTIONS.items():
-        try:
-            configs.append(make_config(cls, setup.get(section, {}),
-                                       base and base.get(section)))
-        except (ConfigError, TypeError) as err:
-            problems.append(f"{section}: {err}")
-    if problems:
-        raise ConfigError("setup refused, nothing was changed: " + "; ".join(problems))
-    return tuple(configs)
-
-
-def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) -> str:
-    """The parameter count of ``model``: exact with the loaded data's vocabulary and
-    labels when ``loaded`` was prepared from ``data``, else for a 100-token vocabulary
-    and 2 classes. Counted on abstract shapes (nothing allocated), cached in ``cache``."""
-    exact = loaded is not None and loaded.config == data
-    args = model_args(loaded) if exact else {
-        "vocab_size": 100, "n_classes": 2 if model.task in ("classify", "tag") else None,
-        "target_vocab_size": 100 if model.task == "seq2seq" else None}
-    key = (model, tuple(sorted(args.items())))
-    try:
-        if key not in cache:
-            cache[key] = count_params_of(model, **args)
-    except ConfigError as err:
-        return status_html(str(err), "error")
-    note = (f"vocabulary {args['vocab_size']:,} of the loaded data" if exact else
-            "about: vocabulary 100 and 2 classes assumed; Load the data for the exact count")
-    return f"<b>{cache[key]:,} parameters</b> ({model.arch}, task {model.task}; {note})"
-
-
 def _range(widget) -> str:
     """A numeric widget's range, as the user sees it."""
     if isinstance(widget, W.FloatLogSlider):
@@ -219,51 +90,6 @@ def _applicable(model: dict, task: str | None) -> dict:
                                        (task or model.get("task")) == "lm"):
         return {**model, "bidirectional": False}
     return model
-
-
-def preset_configs(name: str, smoke_size: bool = False):
-    """``(data, model, train, description)`` of preset ``name`` ('default' or a key of
-    ``PRESETS``); the data names the preset's task; ``smoke_size`` cuts it (``smoke``).
-    Offline, a preset for a hub dataset runs on its built-in stand-in, and says so."""
-    if name != "default" and name not in PRESETS:
-        raise ConfigError(f"no preset {name!r}; choose one of default, {', '.join(PRESETS)}")
-    preset = DEFAULT if name == "default" else PRESETS[name]
-    description = preset.description
-    reason = offline_reason() if preset.stand_in else None  # probes only when it matters
-    if reason:
-        description += (f" [Offline ({reason}): on the built-in {preset.stand_in!r} "
-                        f"instead of {preset.data.dataset!r}; enter a local file in Data "
-                        "to train on your copy.]")
-        preset = preset.offline()
-    data, train = preset.data.replace(task=preset.data.task or preset.model.task), preset.train
-    if smoke_size:
-        data, train = smoke(data, train)
-    return data, preset.model, train, description
-
-
-def smoke(data: DataConfig, train: TrainConfig) -> tuple[DataConfig, TrainConfig]:
-    """A preset cut to a few steps (and generated built-ins to a few examples) for CI."""
-    steps = min(train.steps, SMOKE_STEPS)
-    train = train.replace(
-        steps=steps, chunk=min(train.chunk, max(1, steps // 4)),
-        eval_every=min(train.eval_every, max(1, steps // 2)) if train.eval_every else 0,
-        eval_batches=min(train.eval_batches or 4, 4))
-    if data.dataset in BUILTIN_TASKS and data.dataset != "prose":
-        data = data.replace(size=min(data.size or SMOKE_SIZE, SMOKE_SIZE))
-    return data, train
-
-
-def task_of(data: DataConfig, loaded=None) -> str | None:
-    """The task ``data`` will have: its override, the loaded data's, the built-in's or
-    the catalog entry's; None when it is only known after loading."""
-    if data.task:
-        return data.task
-    if loaded is not None and loaded.config == data:
-        return loaded.task
-    if data.dataset in BUILTIN_TASKS:
-        return BUILTIN_TASKS[data.dataset]
-    entry = CATALOG.get(data.dataset)
-    return entry.task if entry else None
 
 
 class SetupForm:
