@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.cli import commands
+from workbench.cli import commands, training
 from workbench.cli.main import main
 from workbench.config import ConfigError, TrainConfig
 from workbench.train import checkpoint, checkpoint_files, locks, runs
@@ -66,7 +66,7 @@ def no_data(monkeypatch):
     """Fail the test if the command loads any data."""
     def refuse(*args, **kwargs):
         raise AssertionError("data was loaded before --out was checked")
-    monkeypatch.setattr(commands, "prepare", refuse)
+    monkeypatch.setattr(training, "prepare", refuse)
 
 
 # --- 1. run folders are never destroyed -----------------------------------------------------
@@ -118,13 +118,13 @@ def test_a_users_files_survive_overwrite_and_resume(run_copy, capsys):
 def test_files_a_user_adds_while_a_new_run_trains_do_not_stop_its_save(tmp_path, monkeypatch,
                                                                         capsys):
     out = tmp_path / "run"
-    real = commands.Trainer.fit
+    real = training.Trainer.fit
 
     def fit_while_the_user_writes_notes(trainer):
         (out / "notes.txt").write_text("started at 9")
         return real(trainer)
 
-    monkeypatch.setattr(commands.Trainer, "fit", fit_while_the_user_writes_notes)
+    monkeypatch.setattr(training.Trainer, "fit", fit_while_the_user_writes_notes)
     assert train(out) == 0
     assert checkpoint.load(out).step == 4
     assert (out / "notes.txt").read_text() == "started at 9"
@@ -283,7 +283,7 @@ def test_a_second_interrupt_aborts_at_once():
         def stop(self):
             self.stopped = True
 
-    with commands.Interrupts() as interrupts:
+    with training.Interrupts() as interrupts:
         with pytest.raises(KeyboardInterrupt, match="before training started"):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)

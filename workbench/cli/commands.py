@@ -1,194 +1,29 @@
-"""The CLI commands that train and use models (``cli.py`` wires them to flags).
-
-``train`` checks and locks its run folder before loading any data (``runs.py``). Ctrl-C
-or SIGTERM while it trains stops at the end of the chunk, saves, says where, and exits
-130; a second one aborts at once. A save that fails goes to a rescue folder, named.
-The commands that use a saved run load it verified (``checkpoint.py``), refuse a run of
-another task, and encode their input with the run's own tokenizer (``encode_saved.py``).
-"""
+"""The CLI commands (``main.py`` wires them to flags): ``train`` (``training.py``) and the
+commands that use a saved run, which load it verified (``train/checkpoint.py``), refuse a
+run of another task, and encode their input with the run's own tokenizer
+(``data/saved.py``)."""
 
 from __future__ import annotations
 
 import json
-import signal
-import sys
-import threading
-import time
 
-import jax
 import numpy as np
 
 from ..config import ConfigError
-from ..data.load import prepare
 from ..data.tokenizer import UNK
 from ..infer import decode
-from ..train import checkpoint, checkpoint_meta, runs
-from ..train.trainer import NonFiniteLoss, Trainer, data_parallel_mesh
-from .flags import add_data_flags, add_train_flags, configs, resume_configs, split_path
-
-INTERRUPTED = 130  # the shell's code for a run ended by Ctrl-C
-
-
-def _note(text: str) -> None:
-    print(f"note: {text}", file=sys.stderr)
-
-
-def _progress(total: int):
-    """An observer that draws a one-line progress bar on stderr."""
-    def observe(event, trainer, info):
-        if event == "chunk":
-            done = trainer.step / total
-            bar = "#" * int(30 * done)
-            print(f"\r[{bar:<30}] {trainer.step}/{total} loss {info['loss']:.4f} "
-                  f"{info['tokens_per_s']:,.0f} tok/s", end="", file=sys.stderr, flush=True)
-        elif event == "eval":
-            print(f"\n  validation at step {info['step']}: loss {info['loss']:.4f} "
-                  f"accuracy {info['accuracy']:.3f}", file=sys.stderr)
-    return observe
-
-
-def _jsonable(record: dict) -> dict:
-    return {k: v for k, v in record.items() if isinstance(v, int | float | str | bool)}
-
-
-class Interrupts:
-    """SIGINT and SIGTERM while ``train`` runs. Before training starts, a signal stops
-    the command at once (nothing to save). Once a trainer exists, the first signal asks
-    it to stop after the current chunk (``Trainer.stop``); the run is then saved. A
-    second signal aborts at once (``KeyboardInterrupt``). Only the main thread can take
-    signals: elsewhere this does nothing."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.trainer: Trainer | None = None
-        self.received: str | None = None
-        self.saved_to = None  # where the run was saved after the signal, if it was
-        self._previous: dict = {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
-        return self
-
-    def __exit__(self, *exc):
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
-        return False
-
-    def _handle(self, signum, frame):
-        name = signal.Signals(signum).name
-        if self.trainer is None:
-            raise KeyboardInterrupt(f"{name} before training started; nothing to save")
-        if self.received is not None:
-            saved = (f"the run was saved at the interrupt, in {self.saved_to}"
-                     if self.saved_to else "the run was not saved")
-            raise KeyboardInterrupt(f"aborted by a second {name}: {saved}")
-        self.received = name
-        print(f"\n{name}: stopping after this chunk and saving the run (press Ctrl-C again "
-              "to abort without saving)", file=sys.stderr, flush=True)
-        self.trainer.stop()
-
-
-def _setup_name(model_config, data_config, preset: str | None) -> str:
-    files = dict(data_config.data_files)
-    dataset = files.get("train") or next(iter(files.values()), None) or data_config.dataset
-    return f"{preset or runs.slug(dataset)}-{model_config.arch}"
-
-
-def train(args) -> int:
-    if args.resume:
-        folder = runs.open_folder(args.out, resume=True, overwrite=args.overwrite)
-        try:
-            saved = checkpoint_meta.read_configs(folder.path)
-            model_config, data_cfg, train_config = resume_configs(args, saved, folder.path)
-            meta = checkpoint.verify(folder.path)  # before any data is loaded
-            step = meta["step"]
-            if "sha256" not in meta:
-                _note(f"{folder.path} was saved before checkpoints recorded sha256 digests: "
-                      "its files cannot be verified; this run's save adds them")
-            if train_config.steps <= step:
-                raise ConfigError(
-                    f"the run in {folder.path} has done {step} steps, and its budget is "
-                    f"{train_config.steps}: pass --steps above {step} to train it further")
-        except BaseException:
-            folder.release()
-            raise
-    else:
-        model_config, data_cfg, train_config = configs(args)
-        folder = runs.open_folder(args.out, overwrite=args.overwrite,
-                                  setup=_setup_name(model_config, data_cfg, args.preset))
-    try:
-        return _train(args, folder, model_config, data_cfg, train_config)
-    finally:
-        folder.release()
-
-
-def _train(args, folder: runs.RunFolder, model_config, data_cfg, train_config) -> int:
-    start = time.perf_counter()
-    if folder.lock.stale_pid is not None:
-        _note(f"took over the lock of pid {folder.lock.stale_pid}, which no longer runs")
-    with Interrupts() as interrupts:
-        data = prepare(data_cfg)
-        for note in data.notes:
-            _note(note)
-        print(f"training; the run is saved in {folder.path}", file=sys.stderr)
-        if model_config.task != data.task:
-            model_config = model_config.replace(task=data.task)
-        observers = (_progress(train_config.steps), _save_when_interrupted(interrupts, folder))
-        mesh = data_parallel_mesh() if jax.local_device_count() > 1 else None
-        if args.resume:
-            trainer = Trainer.resume(folder.path, data, train_config, observers=observers,
-                                     mesh=mesh)
-            if args.lr is not None:  # the restored optimizer holds the saved rate
-                trainer.set_lr(train_config.lr)
-        else:
-            trainer = Trainer(data, model_config, train_config, observers=observers, mesh=mesh)
-        interrupts.trainer = trainer
-        try:
-            final = trainer.fit()
-        except NonFiniteLoss as err:
-            path, rescued = runs.save_or_rescue(trainer.save, folder.path)
-            runs.write_json(path / runs.METRICS, {"outcome": "diverged", "step": trainer.step,
-                                                  "error": str(err)})
-            print(f"\nerror: {str(err).rstrip('.')}. The parameters kept are saved in {path}",
-                  file=sys.stderr)
-            if rescued:
-                print(f"error: {rescued}", file=sys.stderr)
-            return 1
-        path, rescued = runs.save_or_rescue(trainer.save, folder.path)
-        runs.write_json(path / runs.METRICS, final)
-    summary = {**_jsonable(final), "wall_s": round(time.perf_counter() - start, 2),
-               "train_s": round(trainer.elapsed, 2), "out": str(path)}
-    print(file=sys.stderr)
-    print(json.dumps(summary))
-    if rescued:
-        print(f"error: {rescued}", file=sys.stderr)
-    if interrupts.received:
-        print(f"interrupted by {interrupts.received} at step {trainer.step}: the run is saved "
-              f"in {path}; continue it with: python -m workbench train --out {path} --resume",
-              file=sys.stderr)
-        return INTERRUPTED
-    return 1 if rescued else 0
-
-
-def _save_when_interrupted(interrupts: Interrupts, folder: runs.RunFolder):
-    """Save right after the chunk in which a signal arrived, before the final validation
-    (which may be long): a second Ctrl-C then loses nothing."""
-    def observe(event, trainer, info):
-        if event == "chunk" and interrupts.received and interrupts.saved_to is None:
-            interrupts.saved_to, rescued = runs.save_or_rescue(trainer.save, folder.path)
-            if rescued:
-                print(f"\nerror: {rescued}", file=sys.stderr)
-    return observe
-
-
-# --- commands on a saved run ------------------------------------------------------------
+from ..train import checkpoint
+from .flags import split_path
+from .training import add_flags, print_note, train
 
 COMMAND_TASK = {"eval": None, "predict": "classify", "tag": "tag", "generate": "lm",
                 "translate": "seq2seq"}
+
+
 TASK_USE = {"classify": "predict RUN TEXT", "tag": "tag RUN TEXT",
             "lm": "generate RUN --prompt TEXT", "seq2seq": "translate RUN TEXT"}
+
+
 TASK_NAME = {"classify": "classifier", "tag": "tagger", "lm": "language model",
              "seq2seq": "seq2seq (translation) model"}
 
@@ -197,7 +32,7 @@ def _load(args, command: str) -> checkpoint.Checkpoint:
     """The saved run, verified; refused when its task is not the command's."""
     ck = checkpoint.load(args.run_dir)
     for note in ck.notes:
-        _note(note)
+        print_note(note)
     task, needed = ck.model_config.task, COMMAND_TASK[command]
     if needed is not None and task != needed:
         use = TASK_USE[task].replace("RUN", str(args.run_dir))
@@ -223,7 +58,7 @@ def evaluate(args) -> int:
     split = args.split or (files[0][0] if len({s for s, _ in files}) == 1 else "validation")
     data = prepare_saved(ck, files, splits=[split])
     for note in data.notes:
-        _note(note)
+        print_note(note)
     result = run_eval(ck.model, data, split)
     print(json.dumps({**result, "split": split, "examples": data.stats[split]["examples"]},
                      default=str))
@@ -245,14 +80,14 @@ def _ids(ck, text: str, what: str, name: str = "text") -> list[int]:
         raise ConfigError(f"the {name} {text!r} has no tokens the run's tokenizer reads; "
                           f"give some words")
     if all(i == UNK for i in ids):
-        _note(f"none of the {name}'s tokens are in the run's vocabulary (all read as "
+        print_note(f"none of the {name}'s tokens are in the run's vocabulary (all read as "
               "[UNK]): the result is a guess")
     return ids
 
 
 def _cut(ids: list[int], max_len: int, name: str = "text", keep: str = "first") -> list[int]:
     if len(ids) > max_len:
-        _note(f"the {name} has {len(ids)} tokens; the model reads at most max_len={max_len}, "
+        print_note(f"the {name} has {len(ids)} tokens; the model reads at most max_len={max_len}, "
               f"so only the {keep} {max_len} were used")
     return ids[:max_len] if keep == "first" else ids[-max_len:]
 
@@ -341,13 +176,8 @@ def translate(args) -> int:
     return 0
 
 
-def _add_train(p) -> None:
-    add_data_flags(p)
-    add_train_flags(p)
-
-
 COMMANDS = {
-    "train": ("train a model and save the run in --out", _add_train, train),
+    "train": ("train a model and save the run in --out", add_flags, train),
     "eval": ("metrics of a saved run on a split", add_eval_flags, evaluate),
     "generate": ("continue a prompt with a saved language model", add_generate_flags,
                  generate),
@@ -356,4 +186,6 @@ COMMANDS = {
     "translate": ("translate a text with a saved seq2seq model", add_translate_flags,
                   translate),
 }
+
+
 __all__ = ["COMMANDS"]
