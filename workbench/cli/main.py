@@ -9,7 +9,7 @@
 
 Problems with what was asked (bad flags, bad data, a run folder that cannot be used) exit
 with code 2 and one line that names the value and the fix; Ctrl-C exits with 130 (during
-``train``: after saving, see ``commands.py``); anything else is a bug, shown with its
+``train``: after saving, see ``training.py``); anything else is a bug, shown with its
 traceback and a last line that says so.
 """
 

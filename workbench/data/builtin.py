@@ -3,7 +3,7 @@
 Each built-in is a small diagnostic: it isolates one thing a sequence model must do
 (remember, count, match brackets, align source and target) so the trace shows whether an
 architecture can do it. Everything is pure Python + NumPy and deterministic for a given
-``(name, difficulty, seed, size)``; ``data.py`` turns the columns into Hugging Face datasets.
+``(name, difficulty, seed, size)``; ``load.py`` turns the columns into Hugging Face datasets.
 
 Generated text is space-separated symbols, so a word-level tokenizer splits it cleanly.
 Columns: classify ``text``/``label``; tag ``tokens``/``tags``; seq2seq ``source``/``target``;

@@ -1,6 +1,6 @@
 """What every panel of the app shares: the error report, widget helpers and a run's
 record. Each panel owns its widgets (``.widget``) and its figures; the ``Workbench``
-(``app.py``) owns the configs, the runs and the training thread."""
+(``app.py``) owns the configs and its ``Session`` the runs and the training thread."""
 
 from __future__ import annotations
 
