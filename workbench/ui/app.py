@@ -104,6 +104,7 @@ class Workbench:
         self.apply_preset(preset or "default")
         self.footer.status("ready" + (" (smoke mode: presets cut to a few steps)"
                                       if self.smoke else ""))
+        self._warm = None  # the warm-up compile's thread, as before the split
         if precompile:
             self._warm = threading.Thread(target=self.session.warm_up,
                                           name="workbench warm-up", daemon=True)
