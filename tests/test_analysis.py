@@ -11,6 +11,7 @@ from helpers import CLASSES, VOCAB
 
 from workbench import DataConfig, ModelConfig, build_model, prepare
 from workbench.infer import analysis as an
+from workbench.infer import geometry as geo
 from workbench.nn.trace import Trace
 
 
@@ -97,26 +98,26 @@ def test_pca_finds_the_dominant_direction():
     direction = rng.normal(size=12)
     direction /= np.linalg.norm(direction)
     states = 3.0 + rng.normal(size=(400, 1)) * 5.0 * direction + rng.normal(size=(400, 12)) * 0.3
-    basis = an.pca_basis(states, k=3)
+    basis = geo.pca_basis(states, k=3)
     assert basis.components.shape == (3, 12) and basis.explained.shape == (3,)
     assert abs(basis.components[0] @ direction) > 0.99
     assert np.all(np.diff(basis.explained) <= 0) and basis.explained.sum() <= 1.0 + 1e-12
-    np.testing.assert_allclose(an.project(basis, basis.mean), 0.0, atol=1e-12)
-    assert an.project(basis, states.reshape(20, 20, 12)).shape == (20, 20, 3)
+    np.testing.assert_allclose(geo.project(basis, basis.mean), 0.0, atol=1e-12)
+    assert geo.project(basis, states.reshape(20, 20, 12)).shape == (20, 20, 3)
 
 
 # --- pattern matching and neuron search ------------------------------------------------------
 def test_match_pattern_maps_character_matches_back_to_tokens():
     brackets = ["a", "b", "(", "c", ")"]
     for sep in (" ", ""):
-        (marks,) = an.match_pattern([brackets], r"\(.*?\)", sep=sep)
+        (marks,) = geo.match_pattern([brackets], r"\(.*?\)", sep=sep)
         np.testing.assert_array_equal(marks, [0, 0, 1, 1, 1])
     words = ["the", "cat", "sat", "on", "the", "mat"]
-    got = an.match_pattern([words, ["no", "match"]], r"the \w+")
+    got = geo.match_pattern([words, ["no", "match"]], r"the \w+")
     np.testing.assert_array_equal(got[0], [1, 1, 0, 0, 1, 1])
     np.testing.assert_array_equal(got[1], [0, 0])
-    np.testing.assert_array_equal(an.match_pattern([words], "at")[0], [0, 1, 1, 0, 0, 1])
-    np.testing.assert_array_equal(an.match_pattern([words], " ")[0], np.zeros(6))
+    np.testing.assert_array_equal(geo.match_pattern([words], "at")[0], [0, 1, 1, 0, 0, 1])
+    np.testing.assert_array_equal(geo.match_pattern([words], " ")[0], np.zeros(6))
 
 
 def test_neuron_search_finds_a_planted_unit():
@@ -128,21 +129,21 @@ def test_neuron_search_finds_a_planted_unit():
     acts[..., 2] = -target + 0.3 * rng.normal(size=(20, 30))  # dips on the pattern
     acts[..., 3] = 0.5  # constant
     acts[~mask] = 99.0  # padding must not count
-    ranking = an.neuron_search(acts, mask, target, top=16)
+    ranking = geo.neuron_search(acts, mask, target, top=16)
     assert ranking.units[0] == 7 and ranking.units[1] == 2
     assert ranking.correlation[0] > 0.95 and ranking.correlation[1] < -0.7
     assert ranking.precision[0] > 0.95 and ranking.precision[1] > 0.7
     assert ranking.all_correlation[3] == 0.0
     assert ranking.precision[list(ranking.units).index(3)] == 0.0
     assert ranking.positions == mask.sum() and ranking.matched == target[mask].sum()
-    flat = an.neuron_search(acts, mask, np.zeros((20, 30)), top=3)
+    flat = geo.neuron_search(acts, mask, np.zeros((20, 30)), top=3)
     assert np.all(flat.correlation == 0.0) and np.all(flat.precision == 0.0)
 
 
 def test_dataset_glue_samples_hidden_states_and_searches_a_pattern(recall):
     model = _recall_model(recall, "gru", hidden=16, embed=8)
-    states = an.hidden_sample(model, recall, max_batches=1)
-    ranking = an.neuron_search_dataset(model, recall, r"\?", max_batches=1, top=5)
+    states = geo.hidden_sample(model, recall, max_batches=1)
+    ranking = geo.neuron_search_dataset(model, recall, r"\?", max_batches=1, top=5)
     batch = next(recall.batches("validation", train=False))
     real_rows = int(batch["mask"].any(axis=1).sum())
     assert states.shape == (batch["mask"].sum(), 16)

@@ -7,7 +7,8 @@ import pytest
 from flax import nnx
 
 from workbench.nn.cells import ElmanCell, GRUCell, LSTMCell
-from workbench.nn.rnn import RecurrentStack, reverse_padded, scan
+from workbench.nn.rnn import RecurrentStack
+from workbench.nn.scan import reverse_padded, scan
 
 IN, H, B = 5, 7, 3
 TOL = dict(rtol=1e-5, atol=1e-5)

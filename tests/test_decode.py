@@ -15,6 +15,7 @@ from helpers import CLASSES, VOCAB, pad
 from workbench import DataConfig, ModelConfig, build_model, prepare
 from workbench.data.tokenizer import BOS, EOS
 from workbench.infer import decode as wd
+from workbench.infer import translate as wtr
 from workbench.train import step as wt
 
 LOGITS = np.array([2.0, -1.0, 0.5, 1.5, 0.0, -3.0], np.float32)  # argmax 0, runner-up 3
@@ -181,7 +182,7 @@ def test_a_trained_reverser_reverses_held_out_sources_along_the_anti_diagonal(re
     model, sources = reverser
     exact, on_diagonal, rows = 0, 0, 0
     for src in sources:
-        result = wd.greedy_translate(model, src, MAX_LEN)
+        result = wtr.greedy_translate(model, src, MAX_LEN)
         exact += result.ids == src[::-1] and result.finished
         n = len(src)
         if len(result.ids) == n:
@@ -198,12 +199,12 @@ def test_beam_search_with_one_beam_is_greedy_and_wider_beams_score_no_worse(reve
     for i, src in enumerate(sources):
         if i == 1:  # compiled by now; sources of other lengths reuse it
             before = dict(wd.TRACE_COUNT)
-        greedy = wd.greedy_translate(model, src, MAX_LEN)
-        one = wd.beam_translate(model, src, MAX_LEN, beam=1)
+        greedy = wtr.greedy_translate(model, src, MAX_LEN)
+        one = wtr.beam_translate(model, src, MAX_LEN, beam=1)
         assert (one.ids, one.finished) == (greedy.ids, greedy.finished)
         np.testing.assert_allclose(one.log_prob, greedy.log_prob, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(one.cross_attention, greedy.cross_attention, atol=1e-6)
-        four = wd.beam_translate(model, src, MAX_LEN, beam=4, length_penalty=0.6)
+        four = wtr.beam_translate(model, src, MAX_LEN, beam=4, length_penalty=0.6)
         assert four.score == pytest.approx(four.normalized(0.6), rel=1e-5)
         assert four.score >= greedy.normalized(0.6) - 1e-5
     assert len({len(s) for s in sources}) > 1
@@ -224,7 +225,7 @@ def _exhaustive_best(model, src, u, alpha):
     log_probs = np.take_along_axis(np.asarray(jax.nn.log_softmax(logits)),
                                    targets[..., None], axis=-1)[..., 0]
     log_probs = (log_probs * dec_mask).sum(axis=1)
-    scores = [lp / wd.length_penalty(len(y) + 1, alpha)
+    scores = [lp / wtr.length_penalty(len(y) + 1, alpha)
               for lp, y in zip(log_probs, outputs, strict=True)]
     best = int(np.argmax(scores))
     return outputs[best], log_probs[best], scores[best]
@@ -240,7 +241,7 @@ def test_a_beam_wide_enough_to_hold_everything_finds_the_exact_best():
         model.head.kernel[...] = model.head.kernel[...] * 8.0  # peaky, varied distributions
         model.eval()
         ids, log_prob, score = _exhaustive_best(model, src, 3, 0.6)
-        result = wd.beam_translate(model, src, 3, beam=80, length_penalty=0.6)
+        result = wtr.beam_translate(model, src, 3, beam=80, length_penalty=0.6)
         assert result.finished and result.ids == ids
         np.testing.assert_allclose([result.log_prob, result.score], [log_prob, score],
                                    rtol=1e-4)

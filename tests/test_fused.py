@@ -1,4 +1,5 @@
-"""The fast recurrences (``fused.py``) compute what ``rnn.scan`` over the cell computes,
+"""The fast recurrences (``scan.sequence`` over a cell's ``forward`` and ``backward``)
+compute what ``scan.scan`` over the cell's step computes,
 and their hand-written backward passes give autodiff's gradients (to 1e-4)."""
 
 import jax
@@ -7,12 +8,13 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from workbench.nn import fused
 from workbench.nn.cells import CELLS
-from workbench.nn.rnn import RecurrentStack, scan
+from workbench.nn.cells.base import sigmoid_tanh
+from workbench.nn.rnn import RecurrentStack
+from workbench.nn.scan import scan
 
 B, T, E, H = 3, 7, 5, 4
-KINDS = ("elman", "lstm", "gru")
+KINDS = tuple(CELLS)  # every cell the package defines: adding one adds its parity tests
 # left-aligned lengths 7, 3, 0, and a mask with a hole (the carry is held over it)
 MASKS = {"lengths": np.arange(T)[None] < np.array([7, 3, 0])[:, None],
          "holes": np.array([[1, 1, 0, 1, 0, 0, 1]] * 2 + [[0] * T], bool)}
@@ -113,7 +115,7 @@ def test_stack_fused_equals_reference_path(kind):
 
 def test_one_tanh_gives_sigmoid_and_tanh():
     a = jnp.linspace(-6.0, 6.0, 8)[None]
-    got = fused._sigmoid_tanh(a, (0.5, 1.0))
+    got = sigmoid_tanh(a, (0.5, 1.0))
     np.testing.assert_allclose(got[:, :4], jax.nn.sigmoid(a[:, :4]), atol=1e-6)
     np.testing.assert_allclose(got[:, 4:], jnp.tanh(a[:, 4:]), atol=1e-6)
 

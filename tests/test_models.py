@@ -139,6 +139,29 @@ def test_attention_rows_sum_to_one_and_ignore_padding(config):
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=config_id)
+def test_the_trace_names_its_sides_and_the_tokens_of_every_map(config):
+    """What the views read instead of branching on the architecture: the sides a person
+    picks, the part that reads the input, and each attention map's row and column masks."""
+    _, trace = _forward(_model(config))(make_batch(config, [[3, 4, 5], [1] * 6],
+                                                   dec_rows=[[2, 2], [3]], length=8))
+    seq2seq = config.task == "seq2seq"
+    assert list(trace.sides()) == (["encoder", "decoder"] if seq2seq else ["encoder"])
+    reads = {name: side for name, (_, side) in trace.sides().items()}
+    assert reads == ({"encoder": "source", "decoder": "target"} if seq2seq
+                     else {"encoder": "source"})
+    assert trace.encoder.mask[0].sum() == 3  # the source's real tokens, on every side
+    masks = {"source": trace.encoder.mask, "target": trace.mask}
+    for label, (w, (q_side, q_mask), (k_side, k_mask)) in trace.attention_maps().items():
+        assert w.shape[-2:] == (q_mask.shape[-1], k_mask.shape[-1]), label
+        assert k_side != "pool" and (q_side == "pool") == (label == "attention pooling")
+        np.testing.assert_array_equal(k_mask, masks[k_side], err_msg=label)
+        if q_side != "pool":
+            np.testing.assert_array_equal(q_mask, masks[q_side], err_msg=label)
+    if seq2seq:
+        assert "cross-attention" in trace.attention_maps()
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=config_id)
 def test_gradients_are_finite_and_reach_every_parameter(config):
     model = build_model(config, VOCAB, n_classes=CLASSES)
     rng = np.random.default_rng(1)

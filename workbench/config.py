@@ -12,18 +12,33 @@ import math
 import numbers
 from dataclasses import dataclass
 
-RECURRENT_ARCHS = ("elman", "lstm", "gru")
-ARCHS = (*RECURRENT_ARCHS, "transformer")
+# Lists, not tuples: a cell class defined later (``nn.cells.Cell`` subclass) adds its name
+# in place, so every module that imported them sees it (the config cannot import ``nn``).
+RECURRENT_ARCHS = ["elman", "lstm", "gru"]
+ARCHS = [*RECURRENT_ARCHS, "transformer"]
 TASKS = ("classify", "lm", "tag", "seq2seq")
 POOLINGS = ("last", "mean", "attention")
 ATTENTIONS = ("additive", "dot")
+
+
+def add_recurrent_arch(name: str) -> None:
+    """Accept ``arch=name`` (called when a cell class is defined)."""
+    if name not in RECURRENT_ARCHS:
+        RECURRENT_ARCHS.append(name)
+        ARCHS.insert(len(RECURRENT_ARCHS) - 1, name)
+
+
+def remove_recurrent_arch(name: str) -> None:
+    if name in RECURRENT_ARCHS:
+        RECURRENT_ARCHS.remove(name)
+        ARCHS.remove(name)
 
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the value and the fix."""
 
 
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+def _choice(name: str, value: str, allowed) -> None:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not supported; choose one of {', '.join(allowed)}")
 

@@ -12,6 +12,7 @@ import numpy as np
 from ..config import ConfigError
 from ..data.tokenizer import UNK
 from ..infer import decode
+from ..infer.translate import beam_translate, greedy_translate
 from ..train import checkpoint
 from .flags import split_path
 from .training import add_flags, print_note, train
@@ -168,8 +169,8 @@ def translate(args) -> int:
     ck = _load(args, "translate")
     max_len = ck.configs["data"].max_len
     src = _cut(_ids(ck, args.text, "translate"), max_len)
-    result = (decode.greedy_translate(ck.model, src, max_len) if args.beam == 1
-              else decode.beam_translate(ck.model, src, max_len, beam=args.beam))
+    result = (greedy_translate(ck.model, src, max_len) if args.beam == 1
+              else beam_translate(ck.model, src, max_len, beam=args.beam))
     print(json.dumps({"source": args.text, "translation": ck.tokenizer.decode(result.ids),
                       "score": float(result.score),
                       "attention": np.round(result.cross_attention, 3).tolist()}))

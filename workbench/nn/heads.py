@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from .rnn import last_valid
+from .scan import last_valid
 from .transformer import masked_softmax
 
 

@@ -45,8 +45,15 @@ class _Encoder(nnx.Module):
         self.dropout = nnx.Dropout(config.dropout, rngs=rngs)
         self.features = config.directions * config.hidden
 
-    def encode(self, tokens: jax.Array, mask: jax.Array) -> tuple[jax.Array, Trace]:
-        y, trace = self.stack(self.dropout(self.embed(tokens)), mask)
+    def input_embeddings(self, tokens: jax.Array) -> jax.Array:
+        """What the first layer reads ``[B, T, E]``; a call given ``embedded=`` reads that
+        instead (saliency differentiates the output with respect to it)."""
+        return self.embed(tokens)
+
+    def encode(self, tokens: jax.Array, mask: jax.Array, embedded: jax.Array | None = None
+               ) -> tuple[jax.Array, Trace]:
+        x = self.input_embeddings(tokens) if embedded is None else embedded
+        y, trace = self.stack(self.dropout(x), mask)
         return self.dropout(y), trace
 
 
@@ -62,8 +69,8 @@ class Classifier(_Encoder):
             else None
         self.head = nnx.Linear(self.features, n_classes, rngs=rngs)
 
-    def __call__(self, tokens, mask):
-        y, trace = self.encode(tokens, mask)
+    def __call__(self, tokens, mask, embedded=None):
+        y, trace = self.encode(tokens, mask, embedded)
         if self.pooling == "last":
             pooled = pool_last(y, mask, self.directions)
         elif self.pooling == "mean":
@@ -84,8 +91,8 @@ class LanguageModel(_Encoder):
         else:
             self.head = nnx.Linear(self.features, vocab_size, rngs=rngs)
 
-    def __call__(self, tokens, mask):
-        y, trace = self.encode(tokens, mask)
+    def __call__(self, tokens, mask, embedded=None):
+        y, trace = self.encode(tokens, mask, embedded)
         if isinstance(self.head, TiedProjection):
             return self.head(y), trace
         return project(self.head, y), trace
@@ -99,8 +106,8 @@ class Tagger(_Encoder):
         super().__init__(config, vocab_size, causal=False, rngs=rngs)
         self.head = nnx.Linear(self.features, n_classes, rngs=rngs)
 
-    def __call__(self, tokens, mask):
-        y, trace = self.encode(tokens, mask)
+    def __call__(self, tokens, mask, embedded=None):
+        y, trace = self.encode(tokens, mask, embedded)
         return project(self.head, y), trace
 
 
@@ -125,6 +132,19 @@ def build_model(config: ModelConfig, vocab_size: int, n_classes: int | None = No
         sizes = (vocab_size, target)
 
     return _constructor(cls, config, sizes)(jnp.asarray(seed, jnp.uint32))
+
+
+def eval_view(model: nnx.Module) -> nnx.Module:
+    """The model in eval mode (dropout off) sharing its parameters. Its own mode is left
+    as it is: the UI probes a model that another thread is training, and evaluation must
+    not hand back a model in a mode it did not have. The one way every layer above turns
+    a model to eval mode."""
+    return nnx.view(model, deterministic=True, raise_if_not_found=False)
+
+
+def eval_split(model: nnx.Module) -> tuple:
+    """``(graphdef, state)`` of ``eval_view(model)``, what a jitted pure function takes."""
+    return nnx.split(eval_view(model))
 
 
 @functools.lru_cache(maxsize=32)

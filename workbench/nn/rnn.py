@@ -1,66 +1,14 @@
-"""The one ``lax.scan`` driver over time, padding-aware, and the stacked recurrent encoder.
-
-Sequences are batch-major ``[B, T, ...]`` with left-aligned tokens: ``mask[b, t]`` is True
-for the first ``lengths[b]`` positions. After a sequence ends its carry stops changing
-and its outputs are zero, so padding never changes a sequence's result.
-"""
+"""The stacked recurrent encoder: layers of one cell, each optionally bidirectional."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from .cells import CELLS
+from .scan import reverse_padded, scan
 from .trace import Trace
-
-Step = Callable[[Any, Any], tuple[Any, Any]]
-
-
-def _time_major(tree):
-    return jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), tree)
-
-
-def _expand(m: jax.Array, like: jax.Array) -> jax.Array:
-    """``m`` ``[B]`` reshaped to broadcast against ``like`` ``[B, ...]``."""
-    return m.reshape(m.shape + (1,) * (like.ndim - 1))
-
-
-def scan(step: Step, carry, xs, mask: jax.Array, unroll: int = 1):
-    """Run ``step`` over time. ``xs``: pytree of ``[B, T, ...]``; ``mask``: ``[B, T]`` bool.
-
-    Returns ``(final_carry, outs)`` with every leaf of ``outs`` batch-major ``[B, T, ...]``.
-    Where ``mask`` is False the carry is held and the outputs are zero.
-    """
-
-    def body(carry, inputs):
-        x, m = inputs
-        new_carry, out = step(carry, x)
-        carry = jax.tree.map(lambda n, o: jnp.where(_expand(m, n), n, o), new_carry, carry)
-        out = jax.tree.map(lambda o: jnp.where(_expand(m, o), o, jnp.zeros_like(o)), out)
-        return carry, out
-
-    carry, outs = jax.lax.scan(body, carry, (_time_major(xs), mask.T), unroll=unroll)
-    return carry, _time_major(outs)
-
-
-def reverse_padded(x: jax.Array, lengths: jax.Array) -> jax.Array:
-    """Reverse each sequence within its own length; padding stays where it is.
-
-    ``x``: ``[B, T, ...]``, ``lengths``: ``[B]``. Applying it twice gives ``x`` back.
-    """
-    t = jnp.arange(x.shape[1])
-    idx = jnp.where(t[None, :] < lengths[:, None], lengths[:, None] - 1 - t[None, :], t[None, :])
-    return jax.vmap(lambda xb, ib: xb[ib])(x, idx)
-
-
-def last_valid(y: jax.Array, lengths: jax.Array) -> jax.Array:
-    """``y[b, lengths[b] - 1]`` for each sequence: ``[B, T, F] -> [B, F]``."""
-    idx = jnp.maximum(lengths - 1, 0)
-    return jax.vmap(lambda yb, i: yb[i])(y, idx)
 
 
 class RecurrentStack(nnx.Module):
@@ -71,7 +19,7 @@ class RecurrentStack(nnx.Module):
     layers in train mode). ``__call__(x [B, T, E], mask [B, T]) -> (y [B, T, D*H], Trace)``.
 
     ``fused=True`` runs each direction with the cell's hand-written backward pass
-    (``cell.sequence``, see ``fused.py``); ``False`` differentiates ``scan`` over the
+    (``cell.sequence``, see ``scan.py``); ``False`` differentiates ``scan`` over the
     cell's step, the reference it is tested against. Both compute the same values.
     ``remat=True`` (fused only) keeps only the carries for the backward pass and recomputes
     the gates there: less memory on long sequences for one more pair of matmuls per step.

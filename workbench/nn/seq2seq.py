@@ -15,7 +15,8 @@ from flax import nnx
 from ..config import ModelConfig
 from .cells import CELLS
 from .heads import pool_last, project
-from .rnn import RecurrentStack, scan
+from .rnn import RecurrentStack
+from .scan import scan
 from .trace import Trace
 from .transformer import TransformerStack, masked_softmax
 
@@ -118,8 +119,13 @@ class RecurrentSeq2Seq(nnx.Module):
         self.dropout = nnx.Dropout(c.dropout, rngs=rngs)
         self.head = nnx.Linear(c.hidden, target_vocab_size, rngs=rngs)
 
-    def __call__(self, tokens, mask, dec_tokens, dec_mask):
-        memory, source = self.encoder(self.dropout(self.src_embed(tokens)), mask)
+    def input_embeddings(self, tokens: jax.Array) -> jax.Array:
+        """The source embeddings ``[B, S, E]`` (``embedded=`` replaces them in a call)."""
+        return self.src_embed(tokens)
+
+    def __call__(self, tokens, mask, dec_tokens, dec_mask, embedded=None):
+        x = self.input_embeddings(tokens) if embedded is None else embedded
+        memory, source = self.encoder(self.dropout(x), mask)
         summary = pool_last(memory, mask, self.encoder_directions)
         h0 = jnp.tanh(self.bridge(summary)).reshape(-1, self.layers, self.hidden)
         y, trace = self.decoder(self.dropout(self.tgt_embed(dec_tokens)), dec_mask,
@@ -145,7 +151,12 @@ class TransformerSeq2Seq(nnx.Module):
                                         c.dropout, causal=True, cross=True, rngs=rngs)
         self.head = nnx.Linear(c.hidden, target_vocab_size, rngs=rngs)
 
-    def __call__(self, tokens, mask, dec_tokens, dec_mask):
-        memory, source = self.encoder(self.src_embed(tokens), mask)
+    def input_embeddings(self, tokens: jax.Array) -> jax.Array:
+        """The source embeddings ``[B, S, E]`` (``embedded=`` replaces them in a call)."""
+        return self.src_embed(tokens)
+
+    def __call__(self, tokens, mask, dec_tokens, dec_mask, embedded=None):
+        x = self.input_embeddings(tokens) if embedded is None else embedded
+        memory, source = self.encoder(x, mask)
         y, trace = self.decoder(self.tgt_embed(dec_tokens), dec_mask, memory, mask)
         return project(self.head, y), trace.replace(source=source)

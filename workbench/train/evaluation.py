@@ -15,6 +15,7 @@ from flax import nnx
 
 from ..data.prepared import Prepared
 from ..data.tokenizer import EOS
+from ..nn.models import eval_view
 from . import metrics
 from .step import eval_outputs
 
@@ -63,7 +64,7 @@ def _tag(data: Prepared, kept) -> dict:
 
 
 def _seq2seq(model, data: Prepared, split: str) -> dict:
-    from ..infer.decode import greedy_translate  # decoding is only needed here
+    from ..infer.translate import greedy_translate
 
     tok, hyps, refs = data.tokenizer, [], []
     for batch in data.batches(split, train=False):
@@ -80,23 +81,21 @@ def _seq2seq(model, data: Prepared, split: str) -> dict:
 
 def evaluate(model: nnx.Module, data: Prepared, split: str = "validation",
              max_batches: int | None = None, place: Callable = lambda b: b) -> dict:
-    """Metrics of ``model`` on ``split`` (the model is put in eval mode, then back)."""
-    model.eval()
-    try:
-        sums, kept = _passes(model, data, split, max_batches, place)
-        count = max(sums["count"], 1.0)
-        loss = sums["loss_sum"] / count
-        out = {"loss": loss, "accuracy": sums["correct"] / count}
-        if data.task == "classify":
-            out.update(_classify(data, kept))
-        elif data.task == "tag":
-            out.update(_tag(data, kept))
-        elif data.task == "lm":
-            unit = "char" if data.tokenizer.kind == "char" else "token"
-            out.update({"perplexity": metrics.perplexity(loss),
-                        f"bits_per_{unit}": metrics.bits_per_token(loss)})
-        else:
-            out.update(_seq2seq(model, data, split))
-        return out
-    finally:
-        model.train()
+    """Metrics of ``model`` on ``split``, run in eval mode (``eval_view``: the model's
+    own mode is untouched)."""
+    model = eval_view(model)
+    sums, kept = _passes(model, data, split, max_batches, place)
+    count = max(sums["count"], 1.0)
+    loss = sums["loss_sum"] / count
+    out = {"loss": loss, "accuracy": sums["correct"] / count}
+    if data.task == "classify":
+        out.update(_classify(data, kept))
+    elif data.task == "tag":
+        out.update(_tag(data, kept))
+    elif data.task == "lm":
+        unit = "char" if data.tokenizer.kind == "char" else "token"
+        out.update({"perplexity": metrics.perplexity(loss),
+                    f"bits_per_{unit}": metrics.bits_per_token(loss)})
+    else:
+        out.update(_seq2seq(model, data, split))
+    return out

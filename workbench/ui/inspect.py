@@ -24,7 +24,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..config import ConfigError
-from ..infer import analysis, decode
+from ..infer import analysis, decode, geometry, translate
 from ..tasks.batches import model_inputs
 from .html import example_batch, probabilities_html, shown_tokens, text_batch, with_target
 from .inspect_views import (
@@ -219,7 +219,7 @@ class InspectPanel:
         """Greedy output; the trace reads BOS then the output, so decoder step ``i`` (row
         ``i`` of the decoder's views) is the one that produced output token ``i``."""
         src = batch["tokens"][0][batch["mask"][0]].tolist()
-        out = decode.greedy_translate(model, src, data.config.max_len)
+        out = translate.greedy_translate(model, src, data.config.max_len)
         tok = data.tokenizer
         batch = with_target(batch, out.ids)
         steps = int(batch["dec_mask"][0].sum())
@@ -243,7 +243,7 @@ class InspectPanel:
         """Hidden states ``[n, H]`` of ``batch``'s real tokens (seq2seq: the encoder's) at
         the selected layer and direction, and that layer and direction (clamped)."""
         _, trace = analysis.probe(model, *model_inputs(batch))
-        trace = trace.source if trace.source is not None else trace
+        trace = trace.encoder
         layer = min(self.views.layer.value, trace.hidden.shape[0] - 1)
         direction = min(self.views.direction.value, trace.hidden.shape[1] - 1)
         real = np.asarray(trace.mask[0], bool)
@@ -260,9 +260,9 @@ class InspectPanel:
             batches = [self._inspected(trainer)] + [example_batch(data, i) for i in range(3)]
             states = [self._states(model, batch) for batch in batches]
             layer, direction = states[0][1:]
-            basis = analysis.pca_basis(analysis.hidden_sample(model, data, "validation",
+            basis = geometry.pca_basis(geometry.hidden_sample(model, data, "validation",
                                                               layer, direction), k=3)
-            paths = [analysis.project(basis, hidden) for hidden, _, _ in states]
+            paths = [geometry.project(basis, hidden) for hidden, _, _ in states]
             tokens = [shown_tokens(data, batch)[0] for batch in batches]
             self.trajectory.update(paths, tokens, ["inspected"] + [f"validation {i}"
                                                                    for i in range(3)])
@@ -287,11 +287,11 @@ class InspectPanel:
             data, model = trainer.data, trainer.model
             batch = self._inspected(trainer)
             hidden, layer, direction = self._states(model, batch)
-            ranking = analysis.neuron_search_dataset(model, data, pattern, layer, direction,
+            ranking = geometry.neuron_search_dataset(model, data, pattern, layer, direction,
                                                      top=8)
             tokens = shown_tokens(data, batch)[0]
             sep = " " if data.tokenizer.kind == "word" else ""
-            match = analysis.match_pattern([tokens], pattern, sep)[0]
+            match = geometry.match_pattern([tokens], pattern, sep)[0]
             self.neurons.update(hidden[:, ranking.units], tokens, ranking.units,
                                 ranking.correlation, match)
             shown(self.neurons_box, True)

@@ -19,24 +19,12 @@ from .plots.states import GatesView, HiddenView
 # --- trace views ----------------------------------------------------------------------------
 def attention_entries(trace, src: list[str], dec: list[str] | None) -> dict:
     """name -> (weights ``[L, N, Tq, Tk]`` of the real positions, queries, keys)."""
-    def cut(w, q_mask, k_mask):
+    tokens = {"source": src, "target": dec, "pool": ["pool"]}
+    out = {}
+    for name, (w, (q_side, q_mask), (k_side, k_mask)) in trace.attention_maps().items():
         w = np.asarray(w)[:, 0]
-        return w[:, :, np.asarray(q_mask, bool)][:, :, :, np.asarray(k_mask, bool)]
-
-    out, own = {}, trace.mask[0]
-    for name, w in trace.attention.items():
-        if name == "cross":
-            out["cross-attention"] = (cut(w, own, trace.source.mask[0]), dec, src)
-        elif name == "pool":
-            out["attention pooling"] = (cut(w, [True], own), ["pool"], src)
-        else:
-            tokens = dec if trace.source is not None else src
-            label = "decoder self-attention" if trace.source is not None else "self-attention"
-            out[label] = (cut(w, own, own), tokens, tokens)
-    if trace.source is not None:
-        for name, w in trace.source.attention.items():
-            mask = trace.source.mask[0]
-            out[f"encoder {name}-attention"] = (cut(w, mask, mask), src, src)
+        q, k = np.asarray(q_mask[0], bool), np.asarray(k_mask[0], bool)
+        out[name] = (w[:, :, q][:, :, :, k], tokens[q_side], tokens[k_side])
     return out
 
 
@@ -105,10 +93,11 @@ class TraceViews:
             shown(self.body, True)
 
     def part_trace(self):
-        """The selected side's trace (seq2seq: encoder or decoder) and its tokens."""
-        if self.trace.source is not None and self.part.value == "encoder":
-            return self.trace.source, self.src
-        return self.trace, (self.dec if self.trace.source is not None else self.src)
+        """The selected side's trace (encoder, or an encoder-decoder's decoder) and the
+        tokens it reads."""
+        sides = self.trace.sides()
+        part, reads = sides.get(self.part.value, sides["encoder"])
+        return part, (self.src if reads == "source" else self.dec)
 
     def _changed(self, _change) -> None:
         with self._lock:
@@ -119,10 +108,9 @@ class TraceViews:
     def _sync_options(self, attention: str | None) -> None:
         self._syncing = True
         try:
-            seq2seq = self.trace.source is not None
-            shown(self.part, seq2seq)
-            set_options(self.part, [("encoder", "encoder"), ("decoder", "decoder")]
-                        if seq2seq else [("encoder", "encoder")])
+            sides = list(self.trace.sides())
+            shown(self.part, len(sides) > 1)
+            set_options(self.part, [(name, name) for name in sides])
             part, _ = self.part_trace()
             layers, directions, _, _, units = part.hidden.shape
             set_options(self.layer, [(str(i), i) for i in range(layers)])

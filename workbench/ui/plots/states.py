@@ -173,7 +173,7 @@ class GatesView(View):
         (LSTM ``i f g o c``, GRU ``r z n``; other names after them, as given)."""
         if not 0 < len(gates) <= self.MAX_GATES:
             raise ValueError(f"need 1 to {self.MAX_GATES} gates, got {list(gates)}")
-        order = [*GATES["lstm"], *GATES["gru"]]
+        order = [n for names in GATES.values() for n in names]
         names = sorted(gates, key=lambda n: order.index(n) if n in order else len(order))
         self.gates = {name: as_float(gates[name], f"gates[{name!r}]", ndim=2) for name in names}
         T, H = next(iter(self.gates.values())).shape
