@@ -13,13 +13,7 @@ from flax import nnx
 from workbench import DataConfig, ModelConfig, build_model, prepare
 from workbench.config import ARCHS, ConfigError, TrainConfig
 from workbench.nn.cells import CELLS, Cell, unregister
-from workbench.nn.cells.base import (
-    affine,
-    gate_cotangent,
-    input_kernel,
-    recurrent_kernel,
-    sigmoid_tanh,
-)
+from workbench.nn.cells.base import affine, gate_cotangent, sigmoid_tanh
 from workbench.nn.gates import GATE_LABELS, GATES
 from workbench.nn.scan import scan
 from workbench.train.trainer import Trainer
@@ -36,12 +30,7 @@ def define_light_gru():
         kind = "light-gru"
         gates = ("z", "n")
         gate_labels = {"z": "update gate", "n": "candidate state"}
-
-        def __init__(self, in_features, hidden, *, rngs):
-            self.hidden = hidden
-            self.wi = input_kernel(rngs, in_features, hidden, 2)
-            self.wh = recurrent_kernel(rngs, hidden, 2)
-            self.b = nnx.Param(jnp.zeros((2 * hidden,)))
+        blocks = 2  # [a_z, a_n]; Cell.__init__ lays out W_i, W_h and b for them
 
         def __call__(self, h, x):
             a_z, a_n = jnp.split(affine(x, self.wi, self.b) + h @ self.wh[...], 2, axis=-1)

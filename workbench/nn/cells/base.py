@@ -75,12 +75,13 @@ def gate_cotangent(d_gates: dict, name: str):
 
 
 class Cell(nnx.Module):
-    """Base of the recurrent cells. A subclass sets ``kind`` and ``gates`` and defines
-    ``__init__`` (``wi``, ``wh``, ``b`` parameters), ``__call__``, ``forward`` and
-    ``backward``; the rest has defaults for a cell whose carry is its hidden state."""
+    """Base of the recurrent cells. A subclass sets ``kind``, ``gates`` and ``blocks`` and
+    defines ``__call__``, ``forward`` and ``backward``; the rest has defaults for a cell
+    whose carry is its hidden state."""
 
     kind: ClassVar[str]
     gates: ClassVar[tuple[str, ...]] = ()
+    blocks: ClassVar[int] = 1  # gate blocks side by side in W_i, W_h and b: [.., G * H]
     gate_labels: ClassVar[dict[str, str]] = {}  # what each gate means, for the figures
     own_da_h: ClassVar[bool] = False  # ``backward`` returns a ``da_h`` unlike ``da_x``
 
@@ -88,6 +89,14 @@ class Cell(nnx.Module):
         super().__init_subclass__(**kwargs)
         if "kind" in cls.__dict__:
             register(cls)
+
+    def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs):
+        """``W_i`` (LeCun normal), ``W_h`` (orthogonal blocks) and ``b = 0``; a cell with
+        other parameters or another bias adds or sets them after this."""
+        self.hidden = hidden
+        self.wi = input_kernel(rngs, in_features, hidden, self.blocks)
+        self.wh = recurrent_kernel(rngs, hidden, self.blocks)
+        self.b = nnx.Param(jnp.zeros((self.blocks * hidden,)))
 
     # --- the carry ------------------------------------------------------------------------
     def init_carry(self, batch_shape: tuple[int, ...]):

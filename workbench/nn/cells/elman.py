@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from flax import nnx
 
 from ..gates import GATES
-from .base import Cell, affine, input_kernel, recurrent_kernel
+from .base import Cell, affine
 
 
 class ElmanCell(Cell):
@@ -18,12 +17,6 @@ class ElmanCell(Cell):
 
     kind = "elman"
     gates = GATES["elman"]
-
-    def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs):
-        self.hidden = hidden
-        self.wi = input_kernel(rngs, in_features, hidden, 1)
-        self.wh = recurrent_kernel(rngs, hidden, 1)
-        self.b = nnx.Param(jnp.zeros((hidden,)))
 
     def __call__(self, carry: jax.Array, x: jax.Array):
         h = jnp.tanh(affine(x, self.wi, self.b) + carry @ self.wh[...])

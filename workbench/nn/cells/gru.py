@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from ..gates import GATES
-from .base import Cell, affine, gate_cotangent, input_kernel, recurrent_kernel, row, sigmoid_tanh
+from .base import Cell, affine, gate_cotangent, row, sigmoid_tanh
 
 
 class GRUCell(Cell):
@@ -27,11 +27,10 @@ class GRUCell(Cell):
     gates = GATES["gru"]
     own_da_h = True  # r scales h_n in the candidate, so da_h differs from da_x there
 
+    blocks = 3
+
     def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs):
-        self.hidden = hidden
-        self.wi = input_kernel(rngs, in_features, hidden, 3)
-        self.wh = recurrent_kernel(rngs, hidden, 3)
-        self.b = nnx.Param(jnp.zeros((3 * hidden,)))
+        super().__init__(in_features, hidden, rngs=rngs)
         self.bhn = nnx.Param(jnp.zeros((hidden,)))
 
     def __call__(self, carry: jax.Array, x: jax.Array):

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from ..gates import GATES
-from .base import Cell, affine, gate_cotangent, input_kernel, recurrent_kernel, sigmoid_tanh
+from .base import Cell, affine, gate_cotangent, sigmoid_tanh
 
 
 class LSTMCell(Cell):
@@ -25,12 +25,11 @@ class LSTMCell(Cell):
 
     kind = "lstm"
     gates = GATES["lstm"]
+    blocks = 4
 
     def __init__(self, in_features: int, hidden: int, *, rngs: nnx.Rngs):
-        self.hidden = hidden
-        self.wi = input_kernel(rngs, in_features, hidden, 4)
-        self.wh = recurrent_kernel(rngs, hidden, 4)
-        self.b = nnx.Param(jnp.zeros((4 * hidden,)).at[hidden:2 * hidden].set(1.0))
+        super().__init__(in_features, hidden, rngs=rngs)
+        self.b[...] = self.b[...].at[hidden:2 * hidden].set(1.0)  # the forget gate: 1
 
     def init_carry(self, batch_shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
         zeros = jnp.zeros((*batch_shape, self.hidden))
