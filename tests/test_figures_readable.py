@@ -331,3 +331,24 @@ def test_the_paired_recall_demo_lands_on_one_figure_with_both_runs_checked():
     assert drawn(view) == set(runs)
     colours = {view.colour(name) for name in runs}
     assert len(colours) == 2 and not errors
+
+
+# --- plotly's bundle crosses the websocket once ------------------------------------------
+def test_figures_share_one_bundle_widget_and_their_states_stay_small():
+    """Each figure's state names the one PlotlyBundle widget instead of carrying plotly.js
+    (5 MB): the app's 12 figures once sent 60 MB each time the app was displayed."""
+    import json
+
+    from workbench.ui.plots.widget import PlotlyBundle
+
+    first, second = HiddenView().fig, CurvesView().fig
+    assert isinstance(first._plotly_bundle, PlotlyBundle)
+    assert first._plotly_bundle is second._plotly_bundle
+    assert len(first._plotly_bundle.bundle) > 1_000_000  # plotly.js itself
+    state = first.get_state()
+    assert state["_plotly_bundle"] == "IPY_MODEL_" + first._plotly_bundle.model_id
+    assert len(json.dumps(state)) < 100_000
+    first._plotly_bundle.close()  # (as Widget.close_all does) a closed bundle is replaced
+    third = HiddenView().fig
+    assert third._plotly_bundle.comm is not None
+    assert third._plotly_bundle is not first._plotly_bundle

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import anywidget
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 import traitlets
+from ipywidgets import widget_serialization
 
 DIVERGING = "RdBu_r"  # red positive, blue negative; always centred at 0
 
@@ -18,15 +21,18 @@ DIVERGING = "RdBu_r"  # red positive, blue negative; always centred at 0
 PALETTE = plotly.colors.qualitative.Plotly  # 10 colours; one per run / path slot
 
 
-# The front end of FigureWidget below: imports plotly's bundle (sent as ``_plotly_esm``)
-# once per page and shares the module; each figure still gets its own plotly widget.
-# `initialize` returns at once (anywidget waits at most 2 s for it) and plotly's own
-# initialize runs when the bundle is there; `render` waits for that.
+# The front end of FigureWidget below: imports plotly's bundle (the text of the one
+# ``PlotlyBundle`` widget each figure refers to) once per page and shares the module; each
+# figure still gets its own plotly widget. `initialize` returns at once (anywidget waits
+# at most 2 s for it) and plotly's own initialize runs when the bundle is there; `render`
+# waits for that.
 SHARED_BUNDLE_ESM = """
 const KEY = Symbol.for("workbench.plotly-bundle.%s");
 function bundle(model) {
   globalThis[KEY] ??= (async () => {
-    const url = URL.createObjectURL(new Blob([model.get("_plotly_esm")],
+    const ref = model.get("_plotly_bundle");  // "IPY_MODEL_<id>": a widget reference
+    const source = await model.widget_manager.get_model(ref.slice("IPY_MODEL_".length));
+    const url = URL.createObjectURL(new Blob([source.get("bundle")],
                                              {type: "text/javascript"}));
     try { return await import(url); } finally { URL.revokeObjectURL(url); }
   })().catch((err) => { delete globalThis[KEY]; throw err; });
@@ -69,6 +75,30 @@ export default () => {
 _PLOTLY_BUNDLE = str(go.FigureWidget._esm)
 
 
+class PlotlyBundle(anywidget.AnyWidget):
+    """plotly.js's widget bundle (5 MB of text) in one widget that every figure refers to,
+    so the front end receives it once per kernel. Sent with each figure's own state, the
+    app's 12 figures put 60 MB through the kernel's and the browser's websocket every time
+    the app was displayed, and JupyterLab spent seconds decoding it before the app
+    appeared (a Train click in the quickstart missed its 15 s in CI)."""
+
+    _esm = "export default {};"  # no view: the figures' loader reads ``bundle``
+    bundle = traitlets.Unicode(_PLOTLY_BUNDLE).tag(sync=True)
+
+
+_bundle_lock = threading.Lock()
+_bundle: PlotlyBundle | None = None
+
+
+def shared_bundle() -> PlotlyBundle:
+    """The kernel's one ``PlotlyBundle``; a new one if it was closed (``Widget.close_all``)."""
+    global _bundle
+    with _bundle_lock:
+        if _bundle is None or _bundle.comm is None:
+            _bundle = PlotlyBundle()
+        return _bundle
+
+
 class FigureWidget(go.FigureWidget):
     """plotly's ``FigureWidget``, made to work when a page opens many figures at once
     (Voila's page, a reloaded tab) and when it opens after the figures changed.
@@ -79,7 +109,8 @@ class FigureWidget(go.FigureWidget):
       (5 MB), imported from a new blob URL per figure, so Voila opening the quickstart (16
       figures) on 2 busy CPU cores missed it and its charts never changed. Here ``_esm``
       is a small loader (``SHARED_BUNDLE_ESM``) that initializes at once and imports the
-      bundle (``_plotly_esm``) once per page.
+      bundle once per page, from the one ``PlotlyBundle`` widget every figure refers to
+      (``_plotly_bundle``), so the bundle also crosses the websocket once.
     - ``get_state`` sends the figure as it is now (see there).
     - Full width: no layout sets a width; ``autosize`` and plotly.js's ``responsive``
       config are on, and the loader resizes the figure whenever its element's width
@@ -88,7 +119,11 @@ class FigureWidget(go.FigureWidget):
     The first two were found by ``tests/test_browser.py``."""
 
     _esm = SHARED_BUNDLE_ESM % hashlib.sha256(_PLOTLY_BUNDLE.encode()).hexdigest()[:16]
-    _plotly_esm = traitlets.Unicode(_PLOTLY_BUNDLE).tag(sync=True)
+    _plotly_bundle = traitlets.Instance(PlotlyBundle).tag(sync=True, **widget_serialization)
+
+    @traitlets.default("_plotly_bundle")
+    def _shared_bundle(self) -> PlotlyBundle:
+        return shared_bundle()
 
     def __init__(self, data=None, layout=None, **kwargs):
         if isinstance(layout, dict):
