@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import anywidget
+import ipywidgets as W
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 import traitlets
-from ipywidgets import widget_serialization
 
 DIVERGING = "RdBu_r"  # red positive, blue negative; always centred at 0
 
@@ -77,10 +77,10 @@ _PLOTLY_BUNDLE = str(go.FigureWidget._esm)
 
 class PlotlyBundle(anywidget.AnyWidget):
     """plotly.js's widget bundle (5 MB of text) in one widget that every figure refers to,
-    so the front end receives it once per kernel. Sent with each figure's own state, the
-    app's 12 figures put 60 MB through the kernel's and the browser's websocket every time
-    the app was displayed, and JupyterLab spent seconds decoding it before the app
-    appeared (a Train click in the quickstart missed its 15 s in CI)."""
+    so the front end receives it once per kernel. Sent in each figure's own state, it
+    crossed the kernel's and the browser's websocket once per figure every time the app
+    was displayed, and the page decoded all of it before the app appeared (measured in
+    ``benchmarks/README.md``)."""
 
     _esm = "export default {};"  # no view: the figures' loader reads ``bundle``
     bundle = traitlets.Unicode(_PLOTLY_BUNDLE).tag(sync=True)
@@ -119,7 +119,7 @@ class FigureWidget(go.FigureWidget):
     The first two were found by ``tests/test_browser.py``."""
 
     _esm = SHARED_BUNDLE_ESM % hashlib.sha256(_PLOTLY_BUNDLE.encode()).hexdigest()[:16]
-    _plotly_bundle = traitlets.Instance(PlotlyBundle).tag(sync=True, **widget_serialization)
+    _plotly_bundle = traitlets.Instance(PlotlyBundle).tag(sync=True, **W.widget_serialization)
 
     @traitlets.default("_plotly_bundle")
     def _shared_bundle(self) -> PlotlyBundle:
