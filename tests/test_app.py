@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from workbench.data import hub
+from workbench.errors import NonFiniteLoss
 from workbench.infer import analysis
 from workbench.train import step as wt
-from workbench.train.trainer import NonFiniteLoss, Trainer
+from workbench.train.trainer import Trainer
 from workbench.ui import app
 from workbench.ui.html import histogram_html
 from workbench.ui.setup_presets import SMOKE_STEPS
@@ -291,6 +292,7 @@ def test_the_opening_setup_is_compiled_before_train_is_clicked():
     wb = app.Workbench(runs_dir=None, smoke=True)
     wb._warm.join(120)
     assert wt.TRACE_COUNT["train_step"] == before + 1, "the warm-up compiled the step"
+    assert "28,162 parameters" in wb.param_label.value, "the warm-up counted them (not __init__)"
     train(wb)
     assert wt.TRACE_COUNT["train_step"] == before + 1, "Train found the step compiled"
     assert len(wb.runs) == 1 and wb.trainer.step == SMOKE_STEPS

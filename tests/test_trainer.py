@@ -8,8 +8,10 @@ from flax import nnx
 
 from workbench import DataConfig, ModelConfig, prepare
 from workbench.config import TrainConfig
+from workbench.errors import NonFiniteLoss
 from workbench.train import step as wt
-from workbench.train.trainer import Diverged, NonFiniteLoss, Trainer, curves_of
+from workbench.train.trainer import Diverged, Trainer
+from workbench.ui.plots import curves_of
 
 SMALL = dict(hidden=32, embed=16)
 TASK_DATA = {

@@ -12,6 +12,8 @@ import math
 import numbers
 from dataclasses import dataclass
 
+from .errors import ConfigError
+
 # Lists, not tuples: a cell class defined later (``nn.cells.Cell`` subclass) adds its name
 # in place, so every module that imported them sees it (the config cannot import ``nn``).
 RECURRENT_ARCHS = ["elman", "lstm", "gru"]
@@ -32,10 +34,6 @@ def remove_recurrent_arch(name: str) -> None:
     if name in RECURRENT_ARCHS:
         RECURRENT_ARCHS.remove(name)
         ARCHS.remove(name)
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the value and the fix."""
 
 
 def _choice(name: str, value: str, allowed) -> None:

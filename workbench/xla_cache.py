@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import jax
-
 ENV = "WORKBENCH_XLA_CACHE"
 MIN_COMPILE_S = 0.0  # every program: ~20 small eager ops cost ~25 ms each to compile
 MAX_BYTES = 1 << 30  # least recently used entries go beyond 1 GiB
@@ -32,7 +30,10 @@ def default_dir() -> Path:
 def enable(path: str | os.PathLike | None = None) -> Path | None:
     """Turn the cache on (``path``, else the environment's choice, else ``default_dir()``);
     returns the folder in use, or None when ``$WORKBENCH_XLA_CACHE`` is ``off`` or the
-    folder cannot be created (then everything still works, only compiles each session)."""
+    folder cannot be created (then everything still works, only compiles each session).
+    JAX is imported here, not above, so the app can name this module before JAX loads."""
+    import jax
+
     current = jax.config.jax_compilation_cache_dir
     if current and path is None:
         return Path(current)

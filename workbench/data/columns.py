@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import datasets
 from datasets import ClassLabel, Features, List, Sequence, Translation, Value
 
+from ..errors import DataError
+
 TEXT_NAMES = ("text", "sentence", "content", "review", "document", "question", "tokens",
               "words", "source", "src", "input", "prompt")
 LABEL_NAMES = ("label", "labels", "coarse_label", "category", "class", "sentiment", "intent",
@@ -33,10 +35,6 @@ ID_NAMES = ("id", "idx", "index", "uid", "guid", "key", "row", "unnamed: 0",
 PAIRS = (("source", "target"), ("src", "tgt"), ("input", "output"), ("question", "answer"),
          ("en", "de"), ("en", "fr"), ("de", "en"), ("fr", "en"))
 _JSON = getattr(datasets, "Json", None)  # mixed-type JSON columns (datasets >= 4)
-
-
-class DataError(ValueError):
-    """The data cannot be used as asked; the message names the value and the fix."""
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,8 @@ import time
 import urllib.parse
 import urllib.request
 
-import datasets
-
+from ..errors import DataError
 from . import builtin
-from .columns import DataError
 
 PROBE_TTL_S = 60.0  # how long a hub reachability probe is trusted
 
@@ -98,6 +96,8 @@ def load_hub(dataset_id: str, name: str | None, revision: str | None = None,
         if not _env_offline() and not _hub_online(fresh=True):
             raise ConnectionError("no network: the hub cannot be reached (with "
                                   "HF_HUB_OFFLINE=1 a copy in the local cache is used)")
+        import datasets  # here, not above: the app shows its widgets before it is loaded
+
         return datasets.load_dataset(dataset_id, name, revision=revision, split=split)
     except Exception as err:  # noqa: BLE001 - every hub failure gets the same advice
         why = f"{type(err).__name__}: {err}"

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..errors import CheckpointError
 from . import locks
 
 FORMAT_VERSION = 1
@@ -29,10 +30,6 @@ STAGING = ".checkpoint.tmp-"  # prefix of the hidden folder a save writes first
 
 
 COMMITTED = ".committed"  # in a staging folder: complete, and the new checkpoint
-
-
-class CheckpointError(ValueError):
-    """A checkpoint cannot be written or read; the message names the path and the fix."""
 
 
 def write_atomically(target: Path, files: dict[str, bytes]) -> None:

@@ -12,7 +12,7 @@ import math
 import pathlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +22,7 @@ from flax import nnx
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..data.load import prepare
 from ..data.prepared import Prepared
+from ..errors import NonFiniteLoss
 from ..nn.models import build_model
 from . import checkpoint
 from .evaluation import evaluate
@@ -31,27 +32,6 @@ Observer = Callable[[str, "Trainer", dict], None]
 # Early stopping counts a validation loss as better only when it beats the best by this
 # fraction: float rounding (two code paths differ by ~1e-8) must not reset the patience.
 MIN_IMPROVEMENT = 1e-4
-
-
-def curves_of(history: Sequence[dict]) -> dict[str, np.ndarray | str]:
-    """A run's ``history`` as the arrays ``plots.CurvesView.update`` takes: train and
-    validation loss by step, tokens/s, and accuracy as the metric (NaN where absent)."""
-    train = [r for r in history if r["kind"] == "train"]
-    evals = [r for r in history if r["kind"] == "eval"]
-
-    def column(records, key):
-        return np.asarray([r.get(key, np.nan) for r in records], float)
-
-    return {"train_step": column(train, "step"), "train_loss": column(train, "loss"),
-            "train_metric": column(train, "accuracy"), "tokens_per_s": column(train,
-                                                                             "tokens_per_s"),
-            "val_step": column(evals, "step"), "val_loss": column(evals, "loss"),
-            "val_metric": column(evals, "accuracy"), "metric_name": "accuracy"}
-
-
-class NonFiniteLoss(RuntimeError):
-    """Training diverged: the loss became NaN or infinite, or exploded (``Diverged``); the
-    last good parameters were restored."""
 
 
 class Diverged(NonFiniteLoss):

@@ -23,12 +23,9 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from .. import allocator, xla_cache
-from ..config import ConfigError
+from .. import allocator
 from ..data.hub import hub_offline
-from ..data.load import DataError
-from ..train.checkpoint import CheckpointError
-from ..train.trainer import NonFiniteLoss
+from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLoss
 from .compare import ComparePanel
 from .footer import Footer
 from .html import status_html
@@ -66,15 +63,16 @@ class Workbench:
     the most of a run's training time that drawing live figures may take (None: draw every
     chunk); ``observers``: extra trainer observers ``(event, trainer, info)``, called after
     the app's own; ``precompile``: compile the opening setup's training step in the
-    background at once, so the first Train click does not wait for XLA. The compiled
-    programs are also kept on disk for later sessions (``xla_cache``)."""
+    background at once, so the first Train click does not wait for XLA (that thread also
+    loads JAX and counts the opening setup's parameters, so the cell showing the app
+    returns without waiting for either). The compiled programs are also kept on disk for
+    later sessions (``xla_cache``)."""
 
     def __init__(self, preset: str | None = None, *, runs_dir: str | os.PathLike | None = "runs",
                  smoke: bool | None = None, probe_every_s: float = PROBE_EVERY_S,
                  visual_share: float | None = VISUAL_SHARE, chunk_s: float | None = CHUNK_S,
                  observers=(), precompile: bool = True):
         allocator.from_env()
-        xla_cache.enable()
         self.smoke = os.environ.get("WORKBENCH_SMOKE") == "1" if smoke is None else smoke
         self._param_cache: dict = {}
         self.form = f = SetupForm()
@@ -101,7 +99,9 @@ class Workbench:
         self.widget = W.VBox([self.tabs, self.footer.widget])
         self.widget.add_class("wb-app")  # the kernel notice watches clicks inside it
         self._connect()
+        self._count_later = precompile  # the opening count is the warm-up's (it loads JAX)
         self.apply_preset(preset or "default")
+        self._count_later = False
         self.footer.status("ready" + (" (smoke mode: presets cut to a few steps)"
                                       if self.smoke else ""))
         self._warm = None  # the warm-up compile's thread, as before the split
@@ -213,6 +213,9 @@ class Workbench:
 
     def update_param_count(self) -> None:
         """The parameter count of the model the widgets describe, or why it is invalid."""
+        if self._count_later:
+            self.form.param_label.value = "<i>counting the parameters ...</i>"
+            return
         try:
             data = self.form.data_config()
             model = self.form.model_config(task_of(data, self.session.data))

@@ -19,10 +19,9 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as W
 
-from ..train.trainer import curves_of
 from .html import MAIN_METRICS, fmt, table_html
 from .panels import STYLE, Report, Run, guarded, set_options, shown
-from .plots.curves import CurvesView
+from .plots.curves import CurvesView, curves_of
 
 ORDER = [("\u25b2 ascending", True), ("\u25bc descending", False)]
 

@@ -10,6 +10,10 @@ basis fit on validation data, and a neuron search for a pattern (LSTMVis).
 Every view belongs to one model: the panel remembers the trainer (and its step) its views
 were computed from and clears them all when the current model is another one, whether the
 app says so (``model_changed``) or the panel finds out itself before its next action.
+
+The inference code (``infer``, which loads JAX) is imported inside the actions: they need
+a trained model, so JAX is loaded by then, and the app appears without waiting for it
+(``session.py``).
 """
 
 from __future__ import annotations
@@ -24,8 +28,6 @@ import ipywidgets as W
 import numpy as np
 
 from ..config import ConfigError
-from ..infer import analysis, decode, geometry, translate
-from ..tasks.batches import model_inputs
 from .html import example_batch, probabilities_html, shown_tokens, text_batch, with_target
 from .inspect_views import (
     MODEL_CHANGED,
@@ -148,6 +150,9 @@ class InspectPanel:
         """Run the current model on ``text`` (default: the text box; empty: the first
         validation example). The PCA trajectory and the neuron search, when shown, follow
         the new text."""
+        from ..infer import analysis
+        from ..tasks.batches import model_inputs
+
         if text is not None:
             self.text.value = text
         with self._lock:
@@ -175,6 +180,8 @@ class InspectPanel:
                 self.search()
 
     def _classify(self, data, model, batch) -> tuple[dict, None]:
+        from ..infer import analysis, decode
+
         probs = decode.predict_proba(model, batch["tokens"], batch["mask"])[0]
         scores = analysis.saliency(model, batch["tokens"], batch["mask"])
         tokens, _ = shown_tokens(data, batch)
@@ -186,6 +193,8 @@ class InspectPanel:
         return batch, None
 
     def _generate(self, data, model, batch) -> tuple[dict, None]:
+        from ..infer import decode
+
         tok = data.tokenizer
         prompt = batch["tokens"][0][batch["mask"][0]].tolist()
         out = decode.generate(model, prompt, self.max_new.value, data.config.max_len,
@@ -199,6 +208,8 @@ class InspectPanel:
         return batch, None
 
     def _tag(self, data, model, batch) -> tuple[dict, None]:
+        from ..infer import decode
+
         pred = decode.tag(model, batch["tokens"], batch["mask"])[0]
         real = batch["mask"][0]
         names = data.label_names
@@ -218,6 +229,8 @@ class InspectPanel:
     def _translate(self, data, model, batch) -> tuple[dict, list[str]]:
         """Greedy output; the trace reads BOS then the output, so decoder step ``i`` (row
         ``i`` of the decoder's views) is the one that produced output token ``i``."""
+        from ..infer import translate
+
         src = batch["tokens"][0][batch["mask"][0]].tolist()
         out = translate.greedy_translate(model, src, data.config.max_len)
         tok = data.tokenizer
@@ -242,6 +255,9 @@ class InspectPanel:
     def _states(self, model, batch) -> tuple[np.ndarray, int, int]:
         """Hidden states ``[n, H]`` of ``batch``'s real tokens (seq2seq: the encoder's) at
         the selected layer and direction, and that layer and direction (clamped)."""
+        from ..infer import analysis
+        from ..tasks.batches import model_inputs
+
         _, trace = analysis.probe(model, *model_inputs(batch))
         trace = trace.encoder
         layer = min(self.views.layer.value, trace.hidden.shape[0] - 1)
@@ -252,6 +268,8 @@ class InspectPanel:
     def show_trajectory(self) -> None:
         """PCA basis from a sample of validation hidden states; paths of the inspected
         text and the first three validation examples."""
+        from ..infer import geometry
+
         with self._lock:
             trainer = self._trainer()
             if trainer is None:
@@ -272,6 +290,8 @@ class InspectPanel:
     def search(self, pattern: str | None = None) -> None:
         """Units whose activation follows ``pattern`` (a regex over the token strings) on
         validation data, drawn over the inspected text."""
+        from ..infer import geometry
+
         if pattern is not None:
             self.pattern.value = pattern
         pattern = self.pattern.value

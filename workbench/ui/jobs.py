@@ -12,11 +12,12 @@ from collections.abc import Callable
 
 class Jobs:
     """``start`` a job, ``busy`` while it runs, ``wait`` for it. ``status(text, kind)`` and
-    ``report(where, err)`` are the footer's."""
+    ``report(where, err)`` are the footer's; ``before()`` runs in the thread before each
+    job (the app's loads the training code: ``stack.load``)."""
 
     def __init__(self, status: Callable[[str, str], None],
-                 report: Callable[[str, BaseException], None]):
-        self.status, self.report = status, report
+                 report: Callable[[str, BaseException], None], before: Callable = lambda: None):
+        self.status, self.report, self.before = status, report, before
         self.job = ""  # what the last job was, e.g. "training run1-lstm-sentiment"
         self.warm: threading.Thread | None = None  # the warm-up compile, if one was started
         self._thread: threading.Thread | None = None
@@ -45,6 +46,7 @@ class Jobs:
                     self.status("finishing the background compile of the training step ...",
                                 "busy")
                     self.warm.join()
+                self.before()
                 job(*args)
             except Exception as err:  # noqa: BLE001 - shown, never lost
                 self.report(what[0].upper() + what[1:], err)

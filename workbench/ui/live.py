@@ -12,12 +12,9 @@ from dataclasses import dataclass
 import ipywidgets as W
 import numpy as np
 
-from ..infer import analysis
-from ..tasks.batches import model_inputs
-from ..train.trainer import curves_of
 from .html import probe_batch, shown_tokens
 from .panels import STYLE, Report, guarded, shown
-from .plots.curves import CurvesView
+from .plots.curves import CurvesView, curves_of
 from .trace_views import TraceViews
 
 
@@ -134,6 +131,9 @@ class LivePanel:
 
 def probe_frame(trainer, text: str = "") -> Frame:
     """The probe (``text``, or the first validation example) through the current model."""
+    from ..infer import analysis  # here: a trainer exists, so JAX is loaded (stack.py)
+    from ..tasks.batches import model_inputs
+
     data = trainer.data
     batch = probe_batch(data, text)
     logits, trace = analysis.probe(trainer.model, *model_inputs(batch))

@@ -12,6 +12,10 @@ compiled, before training starts, outside the budget; after that it is redrawn e
 ``probe_every_s`` seconds, each refresh kept as a frame the replay slider shows again.
 Stop asks the trainer to stop, honoured between chunks.
 
+**Imports.** The training code (JAX, Flax, ``datasets``) is loaded by the worker thread,
+in the warm-up or before the first job (``stack.load``), never at module level: the cell
+that shows the app returns, and its widgets appear and answer clicks, while JAX loads.
+
 The current model changes only when a run has trained at least one step, so a failed run
 never loses the model you had; a diverged run keeps its last finite parameters, which
 become current. The views it draws into are the app's (``self.app``).
@@ -22,15 +26,18 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import ConfigError
-from ..data.load import prepare
-from ..nn.models import count_params
-from ..train.trainer import NonFiniteLoss, Trainer
+from ..errors import NonFiniteLoss
 from .html import data_preview_html, fmt, status_html
 from .jobs import Jobs
 from .live import Pacer, probe_frame
 from .panels import Run
+from .stack import load as load_stack
+
+if TYPE_CHECKING:
+    from ..train.trainer import Trainer
 
 KEEP_IN_MEMORY = 8  # older runs keep only their checkpoint (reloaded from disk)
 OUTCOME_KIND = {"finished": "ok", "stopped": "warn", "stopped_early": "ok",
@@ -55,14 +62,27 @@ class Session:
         self._running = self.run_name = None
         self.runs: dict[str, Run] = {}
         self.stop_requested = False
-        self.jobs = Jobs(self.footer.status, self.footer.report)
+        self.jobs = Jobs(self.footer.status, self.footer.report, before=load_stack)
         self._counter = 0
 
     def warm_up(self) -> None:
         """Compile the opening setup's training step in the background, while the user
         reads the form: a Train click then finds it compiled (a new ``Trainer`` with the
-        same shapes reuses the step) instead of waiting ~2 s for XLA. Failures are left
+        same shapes reuses the step) instead of waiting ~2 s for XLA. It first counts the
+        opening setup's parameters (``Workbench`` leaves that to it). Failures are left
         for the real run to report."""
+        try:
+            load_stack()
+        except Exception as err:  # noqa: BLE001 - shown; the first job will say it again
+            self.footer.report("Loading the training code", err)
+            return
+        from ..data.load import prepare
+        from ..train.trainer import Trainer
+
+        try:
+            self.app.update_param_count()
+        except Exception as err:  # noqa: BLE001 - shown; the count is only information
+            self.footer.report("Parameter count", err)
         try:
             data_config, model_config, train_config = self.app.configs()
             data = prepare(data_config)
@@ -92,6 +112,8 @@ class Session:
         return self.jobs.start(f"loading {config.dataset}", self._load_job, config)
 
     def _load_job(self, config) -> None:
+        from ..data.load import prepare
+
         self.footer.status(f"loading {config.dataset!r} ...", "busy")
         try:
             data = prepare(config)
@@ -152,6 +174,9 @@ class Session:
             self.app.show_tab("Compare")
 
     def _train_job(self, name, data_config, model_config, train_config) -> None:
+        from ..data.load import prepare
+        from ..train.trainer import Trainer
+
         self.footer.status(f"{name}: preparing data ...", "busy")
         data = prepare(data_config)
         self.show_data(data)
@@ -240,6 +265,8 @@ class Session:
 
     def _finish(self, name: str, trainer: Trainer, final: dict, outcome: str) -> None:
         """Keep the run, make its model current (if it trained), save it, tell."""
+        from ..nn.models import count_params
+
         if trainer.step == 0:
             self.footer.status(f"{name} {outcome} before its first step; the current model is "
                                "unchanged", OUTCOME_KIND.get(outcome, "warn"))
@@ -330,6 +357,9 @@ class Session:
             raise ConfigError(f"no run named {name!r}; finished runs: {', '.join(self.runs)}")
         run = self.runs[name]
         if run.trainer is None:
+            load_stack()
+            from ..train.trainer import Trainer
+
             run.trainer = Trainer.resume(run.path)
         self.app.fill_setup(run.data, run.model, run.train)
         self._set_current(name, run.trainer)

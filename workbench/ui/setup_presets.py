@@ -12,10 +12,9 @@ from ..config import (
 from ..data import builtin
 from ..data.catalog import CATALOG
 from ..data.hub import offline_reason
-from ..nn.models import count_params_of
 from ..presets import PRESETS, Preset
-from ..train.trainer import model_args
 from .html import status_html
+from .stack import load as load_stack
 
 SMOKE_STEPS, SMOKE_SIZE = 20, 400
 
@@ -37,7 +36,12 @@ DEFAULT = Preset(
 def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) -> str:
     """The parameter count of ``model``: exact with the loaded data's vocabulary and
     labels when ``loaded`` was prepared from ``data``, else for a 100-token vocabulary
-    and 2 classes. Counted on abstract shapes (nothing allocated), cached in ``cache``."""
+    and 2 classes. Counted on abstract shapes (nothing allocated), cached in ``cache``.
+    (Building the model needs JAX, loaded here, so the form itself does not load it.)"""
+    load_stack()
+    from ..nn.models import count_params_of
+    from ..train.trainer import model_args
+
     exact = loaded is not None and loaded.config == data
     args = model_args(loaded) if exact else {
         "vocab_size": 100, "n_classes": 2 if model.task in ("classify", "tag") else None,

@@ -4,7 +4,8 @@ The only importers of plotly. One module per kind of figure (``curves``, ``state
 ``trajectory``, ``attention``, ``outputs``) over the shared ``widget`` and ``layout``;
 notebooks import the views from here (``from workbench.ui import plots``).
 
-- :class:`CurvesView`      loss / metric / tokens-per-second of up to 8 runs
+- :class:`CurvesView`      loss / metric / tokens-per-second of up to 8 runs (``curves_of``
+  turns a run's history into its arrays)
 - :class:`HiddenView`      hidden state, tokens x units, plus one unit's line
 - :class:`GatesView`       LSTM ``i f g o c`` or GRU ``z r n`` heatmaps, plus one unit
 - :class:`TrajectoryView`  PCA paths of hidden states along sentences (2-D or 3-D)
@@ -36,7 +37,7 @@ redraw of the same tokens keeps the pan. Figures have no width: they fill their 
 """
 
 from .attention import AttentionView
-from .curves import CurvesView, downsample
+from .curves import CurvesView, curves_of, downsample
 from .outputs import (
     ConfusionView,
     GenerationView,
@@ -53,5 +54,5 @@ from .widget import export_html, export_png
 __all__ = [
     "AttentionView", "ConfusionView", "CurvesView", "GatesView", "GenerationView",
     "GradientFlowView", "HiddenView", "NeuronView", "SaliencyView", "TagsView",
-    "TrajectoryView", "downsample", "export_html", "export_png", "saliency_html",
+    "TrajectoryView", "curves_of", "downsample", "export_html", "export_png", "saliency_html",
 ]

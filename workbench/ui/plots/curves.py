@@ -3,13 +3,29 @@ where a run grew."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from .layout import assign_slots, frame, label, on_slot, place, slot_layout, stack_rows
 from .widget import PALETTE, FigureWidget, View, as_float
+
+
+def curves_of(history: Sequence[dict]) -> dict[str, np.ndarray | str]:
+    """A run's ``history`` as the arrays ``CurvesView.update`` takes: train and
+    validation loss by step, tokens/s, and accuracy as the metric (NaN where absent)."""
+    train = [r for r in history if r["kind"] == "train"]
+    evals = [r for r in history if r["kind"] == "eval"]
+
+    def column(records, key):
+        return np.asarray([r.get(key, np.nan) for r in records], float)
+
+    return {"train_step": column(train, "step"), "train_loss": column(train, "loss"),
+            "train_metric": column(train, "accuracy"), "tokens_per_s": column(train,
+                                                                             "tokens_per_s"),
+            "val_step": column(evals, "step"), "val_loss": column(evals, "loss"),
+            "val_metric": column(evals, "accuracy"), "metric_name": "accuracy"}
 
 
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = 2000):

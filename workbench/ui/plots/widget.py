@@ -11,10 +11,15 @@ from pathlib import Path
 import anywidget
 import ipywidgets as W
 import numpy as np
+import pandas  # noqa: F401 - before any figure: see below
 import plotly.colors
 import plotly.graph_objects as go
 import traitlets
 
+# plotly checks its arrays against pandas only if ``sys.modules`` holds it, without
+# importing it; the app's worker thread imports pandas (through ``datasets``) while the
+# figures are first displayed, and plotly then found it half-initialised ("partially
+# initialized module 'pandas' has no attribute 'Series'"). Imported here, it is whole.
 DIVERGING = "RdBu_r"  # red positive, blue negative; always centred at 0
 
 
