@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from seqeval import metrics as seqeval
 from seqeval.metrics.sequence_labeling import get_entities
 
-from workbench.train.metrics import (
+from workbench.tasks.metrics import (
     bits_per_token,
     bleu,
     classification_report,

@@ -1,8 +1,9 @@
 """RNN Workbench: recurrent and attention models you can watch while they train.
 
 Layers, lowest first (``tests/test_layers.py`` checks that imports run this way):
-``config`` and ``presets``; ``nn`` (models) and ``data``; ``tasks`` (what a batch holds
-and how it is scored); ``infer`` (decoding, analyses); ``train``; then ``ui`` (the app,
+``config``, ``errors`` and ``presets``; ``tasks`` (the task families: their facts, how
+a split is encoded, what a batch holds and how it is scored); ``nn`` (models) and ``data``;
+``infer`` (decoding, analyses); ``train``; then ``ui`` (the app,
 the only code that imports ipywidgets or plotly) and ``cli``.
 
 The names below load on first use, so ``import workbench.ui.plots`` pulls in no JAX.

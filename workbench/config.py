@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 
-# Lists, not tuples: a cell class defined later (``nn.cells.Cell`` subclass) adds its name
-# in place, so every module that imported them sees it (the config cannot import ``nn``).
+# Lists, not tuples: a cell class defined later (``nn.cells.Cell`` subclass) or a task
+# (``tasks.Task`` subclass) adds its name in place, so every module that imported them sees
+# it (the config cannot import ``nn`` or ``tasks``).
 RECURRENT_ARCHS = ["elman", "lstm", "gru"]
 ARCHS = [*RECURRENT_ARCHS, "transformer"]
-TASKS = ("classify", "lm", "tag", "seq2seq")
+TASKS = ["classify", "lm", "tag", "seq2seq"]  # and CAUSAL: filled by tasks.Task subclasses
+CAUSAL_TASKS = ["lm"]
 POOLINGS = ("last", "mean", "attention")
 ATTENTIONS = ("additive", "dot")
 
@@ -34,6 +36,20 @@ def remove_recurrent_arch(name: str) -> None:
     if name in RECURRENT_ARCHS:
         RECURRENT_ARCHS.remove(name)
         ARCHS.remove(name)
+
+
+def add_task(name: str, causal: bool) -> None:
+    """Accept ``task=name`` (called when a task class is defined)."""
+    if name not in TASKS:
+        TASKS.append(name)
+    if causal and name not in CAUSAL_TASKS:
+        CAUSAL_TASKS.append(name)
+
+
+def remove_task(name: str) -> None:
+    for names in (TASKS, CAUSAL_TASKS):
+        if name in names:
+            names.remove(name)
 
 
 def _choice(name: str, value: str, allowed) -> None:
@@ -104,10 +120,10 @@ class ModelConfig:
                 "bidirectional=True applies to recurrent archs; a Transformer encoder already "
                 "sees both directions: set bidirectional=False"
             )
-        if self.bidirectional and self.task == "lm":
+        if self.bidirectional and self.task in CAUSAL_TASKS:
             raise ConfigError(
-                "bidirectional=True cannot be used with task='lm': a language model must not "
-                "see the tokens it predicts; set bidirectional=False"
+                f"bidirectional=True cannot be used with task={self.task!r}: a model that "
+                "predicts the next token must not see it; set bidirectional=False"
             )
 
     @property

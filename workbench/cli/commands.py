@@ -13,20 +13,13 @@ from ..config import ConfigError
 from ..data.tokenizer import UNK
 from ..infer import decode
 from ..infer.translate import beam_translate, greedy_translate
+from ..tasks import task_named
 from ..train import checkpoint
 from .flags import split_path
 from .training import add_flags, print_note, train
 
 COMMAND_TASK = {"eval": None, "predict": "classify", "tag": "tag", "generate": "lm",
                 "translate": "seq2seq"}
-
-
-TASK_USE = {"classify": "predict RUN TEXT", "tag": "tag RUN TEXT",
-            "lm": "generate RUN --prompt TEXT", "seq2seq": "translate RUN TEXT"}
-
-
-TASK_NAME = {"classify": "classifier", "tag": "tagger", "lm": "language model",
-             "seq2seq": "seq2seq (translation) model"}
 
 
 def _load(args, command: str) -> checkpoint.Checkpoint:
@@ -36,9 +29,10 @@ def _load(args, command: str) -> checkpoint.Checkpoint:
         print_note(note)
     task, needed = ck.model_config.task, COMMAND_TASK[command]
     if needed is not None and task != needed:
-        use = TASK_USE[task].replace("RUN", str(args.run_dir))
-        raise ConfigError(f"{command} needs a {TASK_NAME[needed]}, but {args.run_dir} holds a "
-                          f"{TASK_NAME[task]} (task {task!r}); use: python -m workbench {use}")
+        held = task_named(task)
+        use = held.use.replace("RUN", str(args.run_dir))
+        raise ConfigError(f"{command} needs a {task_named(needed).noun}, but {args.run_dir} "
+                          f"holds a {held.noun} (task {task!r}); use: python -m workbench {use}")
     return ck
 
 

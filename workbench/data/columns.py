@@ -24,6 +24,7 @@ import datasets
 from datasets import ClassLabel, Features, List, Sequence, Translation, Value
 
 from ..errors import DataError
+from ..tasks import task_named
 
 TEXT_NAMES = ("text", "sentence", "content", "review", "document", "question", "tokens",
               "words", "source", "src", "input", "prompt")
@@ -209,7 +210,7 @@ def detect_columns(features: Features, task: str | None = None, text: str | None
         if column is not None:
             feature_of(features, column)
     columns = _detect(features, task or _infer_task(features, label, target), text, label,
-                      target)
+                      target)  # a task's facts say which columns it reads
     _check_text(features, columns)
     _check_label(features, columns)
     return columns
@@ -217,7 +218,7 @@ def detect_columns(features: Features, task: str | None = None, text: str | None
 
 def _check_text(features: Features, columns: Columns) -> None:
     """The text columns must hold text (word lists, for tagging)."""
-    tag = columns.task == "tag"
+    tag = task_named(columns.task).labels == "word"
     for field, column in (("text_column", columns.text), ("target_column", columns.target)):
         if column is None:
             continue
@@ -237,13 +238,13 @@ def _check_label(features: Features, columns: Columns) -> None:
     if columns.label in (columns.text, columns.target):
         raise DataError(f"column {columns.label!r} cannot be both the text and the label; "
                         f"set {setting('label_column')} to another column")
-    f = feature_of(features, columns.label)
-    if columns.task == "classify" and not _is_scalar_label(f):
+    f, labels = feature_of(features, columns.label), task_named(columns.task).labels
+    if labels == "row" and not _is_scalar_label(f):
         raise DataError(
             f"column {columns.label!r} holds {_kind(f)}, but a class label is one value per "
             f"row; for one tag per word set {setting('task', 'tag')}, or choose another "
             f"column: set {setting('label_column')}")
-    if columns.task == "tag" and _inner(f) is None:
+    if labels == "word" and _inner(f) is None:
         raise DataError(
             f"column {columns.label!r} holds {_kind(f)}, but tagging needs a list of tags "
             f"per row (one per word); for one label per text set {setting('task', 'classify')}")
@@ -261,18 +262,19 @@ def _kind(f) -> str:
     return type(f).__name__
 
 
-def _detect(features: Features, task: str, text, label, target) -> Columns:
-    if task == "seq2seq":
-        return _seq2seq_columns(features, _string_columns(features), text, target)
-    if task == "tag":
+def _detect(features: Features, name: str, text, label, target) -> Columns:
+    task = task_named(name)
+    if task.target:
+        return _seq2seq_columns(name, features, _string_columns(features), text, target)
+    if task.labels == "word":
         tags = _tag_columns(features)
         label = label or _pick(tags, ("ner_tags", "tags"), "tag", "label_column", features)
         words = _word_columns(features, [label])
         text = text or _pick(words, ("tokens", "words"), "word-list", "text_column",
                              features)
-        return Columns("tag", text, label, None, _label_names(features[label]))
+        return Columns(name, text, label, None, _label_names(features[label]))
     texts = _text_columns(features)
-    if task == "classify":
+    if task.labels == "row":
         if label is None:
             classes = [n for n, f in features.items() if isinstance(f, ClassLabel)]
             named = [n for n in LABEL_NAMES if n in features]
@@ -282,12 +284,12 @@ def _detect(features: Features, task: str, text, label, target) -> Columns:
                           features)
         texts = [s for s in texts if s != label]
         text = text or _pick(texts, TEXT_NAMES, "text", "text_column", features)
-        return Columns("classify", text, label, None, _label_names(features[label]))
+        return Columns(name, text, label, None, _label_names(features[label]))
     text = text or _pick(texts, TEXT_NAMES, "text", "text_column", features)
-    return Columns("lm", text)
+    return Columns(name, text)
 
 
-def _seq2seq_columns(features, strings, source, target) -> Columns:
+def _seq2seq_columns(name: str, features, strings, source, target) -> Columns:
     if source is None or target is None:
         dicts = [n for n, f in features.items() if isinstance(f, Translation | dict)]
         pairs = [tuple(s for s in strings if s.startswith(d + "."))[:2] for d in dicts]
@@ -301,7 +303,7 @@ def _seq2seq_columns(features, strings, source, target) -> Columns:
                             f"{setting('text_column')} (the source) and "
                             f"{setting('target_column')}")
         source, target = source or pair[0], target or pair[1]
-    return Columns("seq2seq", source, None, target)
+    return Columns(name, source, None, target)
 
 
 def column_values(ds, column: str) -> list:

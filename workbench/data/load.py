@@ -18,6 +18,7 @@ import datasets
 import numpy as np
 
 from ..config import DataConfig
+from ..tasks import task_named
 from . import builtin
 from .catalog import CATALOG
 from .columns import Columns, DataError, column_values, detect_columns, setting
@@ -44,15 +45,14 @@ _CACHE_SIZE = 4
 
 def to_dataset_dict(data: builtin.BuiltinData) -> datasets.DatasetDict:
     """A built-in's plain columns as a DatasetDict with proper features."""
-    names = list(data.label_names or ())
-    schema = {
-        "classify": {"text": datasets.Value("string"),
-                     "label": datasets.ClassLabel(names=names)},
-        "tag": {"tokens": datasets.List(datasets.Value("string")),
-                "tags": datasets.List(datasets.ClassLabel(names=names))},
-        "seq2seq": {"source": datasets.Value("string"), "target": datasets.Value("string")},
-        "lm": {"text": datasets.Value("string")},
-    }[data.task]
+    names, task = list(data.label_names or ()), task_named(data.task)
+    text, label = datasets.Value("string"), datasets.ClassLabel(names=names)
+    if task.labels == "word":
+        schema = {"tokens": datasets.List(text), "tags": datasets.List(label)}
+    elif task.target:
+        schema = {"source": text, "target": text}
+    else:
+        schema = {"text": text, **({"label": label} if task.labels == "row" else {})}
     features = datasets.Features(schema)
     return datasets.DatasetDict({split: datasets.Dataset.from_dict(cols, features=features)
                                  for split, cols in data.splits.items()})
@@ -164,13 +164,14 @@ def prepare(config: DataConfig) -> Prepared:
         config.label_column or (entry and entry.label_column),
         config.target_column or (entry and entry.target_column))
     splits, row_notes = check_rows(columns, splits, task_forced=config.task is not None)
-    if columns.task == "lm" and config.task is None:
+    stream = task_named(columns.task).stream
+    if stream and config.task is None:
         row_notes += _label_hints(columns, splits["train"])
     columns, splits, label_notes = resolve_labels(columns, splits)
     tokenizer = TextTokenizer.train(config.tokenizer, _training_texts(columns, splits["train"]),
                                     config.vocab_size)
     arrays, stats, cut_notes = encode_splits(columns, splits, tokenizer, config.max_len)
-    if columns.task == "lm":
+    if stream:
         arrays, stats, cut_notes = _check_windows(arrays, stats, cut_notes, config)
     prepared = Prepared(config, columns, tokenizer, arrays, stats,
                         notes + row_notes + label_notes + cut_notes)
@@ -181,10 +182,11 @@ def prepare(config: DataConfig) -> Prepared:
 
 
 def _training_texts(columns: Columns, train: datasets.Dataset):
-    if columns.task == "tag":
+    task = task_named(columns.task)
+    if task.labels == "word":
         return (" ".join(words) for words in column_values(train, columns.text))
     texts = column_values(train, columns.text)
-    if columns.task == "seq2seq":
+    if task.target:
         texts = texts + column_values(train, columns.target)
     return texts
 

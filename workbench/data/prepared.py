@@ -14,83 +14,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..tasks import Task, task_named
+from ..tasks.base import Split, label_ids
+from ..tasks.lm import windows
 from .columns import Columns, DataError, column_values
-from .tokenizer import BOS, EOS, TextTokenizer
-
-
-def _pad(seqs: list[list[int]], max_len: int, fill: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``[N, max_len]`` ids (cut at ``max_len``) and the untruncated lengths ``[N]``."""
-    out = np.full((len(seqs), max_len), fill, np.int32)
-    lengths = np.array([len(s) for s in seqs], np.int64)
-    for i, s in enumerate(seqs):
-        s = s[:max_len]
-        out[i, : len(s)] = s
-    return out, lengths
-
-
-def label_ids(values: list, columns: Columns) -> list[int]:
-    """Labels as ids into ``columns.label_names`` (strings are looked up by name);
-    anything outside the names is an error that names the value."""
-    names = columns.label_names
-    index = {n: i for i, n in enumerate(names)}
-    out, bad = [], []
-    for value in values:
-        i = index.get(value, -2) if isinstance(value, str) else value
-        if isinstance(i, bool) or not isinstance(i, int | np.integer) or not 0 <= i < len(names):
-            bad.append(value)
-            i = -1
-        out.append(int(i))
-    if bad:
-        others = sorted({repr(v) for v in bad} - {repr(bad[0])})
-        raise DataError(
-            f"label {bad[0]!r} in column {columns.label!r} is not one of the {len(names)} "
-            f"labels ({', '.join(names[:10])}{' ...' if len(names) > 10 else ''}); "
-            f"{len(bad):,} of {len(values):,} labels are outside them"
-            f"{' (also ' + ', '.join(others[:5]) + ')' if others else ''}: a label the "
-            "training split does not have cannot be learned; fix or drop those rows")
-    return out
-
-
-def _tag_labels(encoded, tags, max_len: int, columns: Columns) -> np.ndarray:
-    """Per-token tag ids: a word's tag on its first token, -1 (ignored) on the rest."""
-    out = np.full((len(encoded), max_len), -1, np.int32)
-    for i, ((_, word_ids), row) in enumerate(zip(encoded, tags, strict=True)):
-        row, previous = label_ids(row, columns), None
-        for j, w in enumerate(word_ids[:max_len]):
-            if w is not None and w != previous:
-                out[i, j] = row[w]
-            previous = w
-    return out
+from .tokenizer import TextTokenizer
 
 
 def encode_split(columns: Columns, ds, tokenizer: TextTokenizer, max_len: int):
-    """Arrays for one split, and its statistics (lengths before cutting, cut count)."""
-    task = columns.task
-    if task == "lm":
-        ids = tokenizer.encode(column_values(ds, columns.text))
-        stream = np.fromiter((t for doc in ids for t in (*doc, EOS)), np.int32)
-        return {"stream": stream}, {"tokens": int(stream.size), "lengths": None, "cut": 0}
-    if task == "tag":
-        words, tags = column_values(ds, columns.text), column_values(ds, columns.label)
-        for i, (w, t) in enumerate(zip(words, tags, strict=True)):
-            if len(w) != len(t):
-                raise DataError(f"example {i}: {len(w)} words in {columns.text!r} but "
-                                f"{len(t)} tags in {columns.label!r}; tags must align with words")
-        encoded = tokenizer.encode_words(words)
-        tokens, lengths = _pad([e[0] for e in encoded], max_len)
-        labels = _tag_labels(encoded, tags, max_len, columns)
-        arrays = {"tokens": tokens, "lengths": lengths, "labels": labels}
-    else:
-        tokens, lengths = _pad(tokenizer.encode(column_values(ds, columns.text)), max_len)
-        arrays = {"tokens": tokens, "lengths": lengths}
-    if task == "classify":
-        arrays["labels"] = np.asarray(label_ids(column_values(ds, columns.label), columns),
-                                      np.int32)
-    if task == "seq2seq":
-        target = tokenizer.encode(column_values(ds, columns.target))
-        arrays["dec_tokens"], _ = _pad([[BOS, *t] for t in target], max_len)
-        arrays["targets"], dec_lengths = _pad([[*t, EOS] for t in target], max_len)
-        arrays["dec_lengths"] = dec_lengths
+    """Arrays for one split (``Task.encode``), and its statistics (lengths before
+    cutting, cut count)."""
+    split = Split(read=lambda role: column_values(ds, getattr(columns, role)),
+                  column=lambda role: getattr(columns, role),
+                  label_ids=lambda values: label_ids(values, columns.label_names, columns.label))
+    arrays = task_named(columns.task).encode(split, tokenizer, max_len)
+    if "stream" in arrays:
+        return arrays, {"tokens": int(arrays["stream"].size), "lengths": None, "cut": 0}
     cut = int((arrays["lengths"] > max_len).sum()) + int(
         (arrays.get("dec_lengths", np.zeros(0)) > max_len).sum())
     return arrays, {"tokens": int(arrays["lengths"].sum()), "lengths": arrays["lengths"],
@@ -113,13 +52,6 @@ def encode_splits(columns: Columns, splits: dict, tokenizer: TextTokenizer, max_
     return arrays, stats, notes
 
 
-def _lm_windows(stream: np.ndarray, length: int, offset: int) -> dict[str, np.ndarray]:
-    n = max((stream.size - 1 - offset) // length, 0)
-    idx = offset + np.arange(n)[:, None] * length + np.arange(length)[None, :]
-    return {"tokens": stream[idx], "targets": stream[idx + 1],
-            "lengths": np.full(n, length, np.int64)}
-
-
 @dataclass
 class Prepared:
     """A dataset ready to train on: tokenizer, label names, encoded splits, notes."""
@@ -136,6 +68,11 @@ class Prepared:
         return self.columns.task
 
     @property
+    def family(self) -> Task:
+        """The task's class (its facts and methods), where ``task`` is its name."""
+        return task_named(self.columns.task)
+
+    @property
     def label_names(self) -> tuple[str, ...] | None:
         return self.columns.label_names
 
@@ -150,14 +87,14 @@ class Prepared:
     def rows(self, split: str, epoch: int = 0, train: bool = False) -> dict[str, np.ndarray]:
         """All rows of ``split`` as arrays (LM: windows at this epoch's offset)."""
         arrays = self.arrays[split]
-        if self.task != "lm":
+        if "stream" not in arrays:
             return arrays
         length = self.config.max_len
         # offsets leave room for one window at least, however short the stream
         room = max(1, min(length, arrays["stream"].size - length))
         offset = int(np.random.default_rng([self.config.seed, epoch]).integers(room)) \
             if train else 0
-        return _lm_windows(arrays["stream"], length, offset)
+        return windows(arrays["stream"], length, offset)
 
     def num_batches(self, split: str, train: bool | None = None) -> int:
         train = split == "train" if train is None else train
@@ -181,7 +118,7 @@ class Prepared:
 
     def _widths(self, rows) -> tuple[np.ndarray, np.ndarray]:
         """Each row's bucket width, and the widths in use."""
-        length, k = self.config.max_len, 1 if self.task == "lm" else self.config.buckets
+        length, k = self.config.max_len, 1 if self.family.stream else self.config.buckets
         widths = np.unique(-(-length * np.arange(1, k + 1) // k))
         longest = np.minimum(np.maximum(rows["lengths"], rows.get("dec_lengths", 0)), length)
         return widths[np.searchsorted(widths, longest)], widths
@@ -229,7 +166,7 @@ class Prepared:
                                        labels, 0 if labels.ndim == 1 else -1)
         if "targets" in rows:
             batch["targets"] = cut("targets")
-        if self.task == "seq2seq":
+        if "dec_tokens" in rows:
             batch["dec_tokens"], batch["dec_mask"] = cut("dec_tokens"), mask("dec_lengths")
         return batch
 

@@ -22,8 +22,9 @@ from collections import Counter
 import datasets
 import numpy as np
 
+from ..tasks import task_named
+from ..tasks.base import label_ids
 from .columns import Columns, DataError, column_values, setting
-from .prepared import label_ids
 
 _SHOW = 3  # example values quoted in a message
 
@@ -165,16 +166,16 @@ def _labels(split: _Split, task_forced: bool) -> None:
 def check_rows(columns: Columns, splits: dict, task_forced: bool = False):
     """``(splits, notes)``: each split with unusable rows dropped (counted in the notes)
     and cells converted where that is safe; ``DataError`` for anything else."""
-    out, notes = {}, []
+    out, notes, task = {}, [], task_named(columns.task)
     for name, ds in splits.items():
         split = _Split(name, ds, columns)
-        if columns.task == "tag":
+        if task.labels == "word":
             _words(split)
-        else:
-            _texts(split, columns.text, "text", "text_column", columns.task == "lm")
-        if columns.task == "seq2seq":
+        else:  # a stream keeps its empty lines: they are part of the text
+            _texts(split, columns.text, "text", "text_column", task.stream)
+        if task.target:
             _texts(split, columns.target, "target", "target_column", False)
-        if columns.task == "classify":
+        if task.labels == "row":
             _labels(split, task_forced)
         notes += split.notes
         if not split.keep.any():
@@ -185,8 +186,7 @@ def check_rows(columns: Columns, splits: dict, task_forced: bool = False):
             raise DataError(f"{name}: no usable rows are left ({'; '.join(split.notes)}); "
                             "fill in those cells, or choose other columns")
         out[name] = split.result()
-    if columns.task == "lm" and "train" in out and not any(column_values(out["train"],
-                                                                     columns.text)):
+    if task.stream and "train" in out and not any(column_values(out["train"], columns.text)):
         raise DataError(f"the training text ({columns.text!r}) is empty: every line is "
                         "blank; give a file with some text")
     return out, notes
@@ -199,11 +199,12 @@ def resolve_labels(columns: Columns, splits: dict):
     '0', '1', ...), drop unlabelled (-1) examples as in GLUE test splits, and refuse a
     single class."""
     notes: list[str] = []
-    if columns.task not in ("classify", "tag"):
+    task = task_named(columns.task)
+    if task.labels is None:
         return columns, splits, notes
     names = columns.label_names
     train_labels = column_values(splits["train"], columns.label)
-    flat = [x for row in train_labels for x in row] if columns.task == "tag" else train_labels
+    flat = [x for row in train_labels for x in row] if task.labels == "word" else train_labels
     if names is None and flat and isinstance(flat[0], str):
         names = tuple(sorted(set(flat)))
         notes.append(f"string labels mapped to ids: {', '.join(names[:10])}"
@@ -211,7 +212,7 @@ def resolve_labels(columns: Columns, splits: dict):
     elif names is None:
         names = tuple(str(i) for i in range(max(flat, default=0) + 1))
     for split, ds in list(splits.items()):
-        if columns.task != "classify" or isinstance(train_labels[0], str):
+        if task.labels != "row" or isinstance(train_labels[0], str):
             continue
         labels = np.asarray(column_values(ds, columns.label))
         if (labels == -1).any():
@@ -229,9 +230,11 @@ def resolve_labels(columns: Columns, splits: dict):
 
 
 def _label_counts(columns: Columns, train_labels: list) -> list[str]:
-    flat = [x for row in train_labels for x in row] if columns.task == "tag" else train_labels
-    counts = Counter(label_ids(flat, columns))  # a label outside the names: named, refused
-    what, unit = ("tag", "words") if columns.task == "tag" else ("label", "rows")
+    words = task_named(columns.task).labels == "word"
+    flat = [x for row in train_labels for x in row] if words else train_labels
+    # a label outside the names: named, refused
+    counts = Counter(label_ids(flat, columns.label_names, columns.label))
+    what, unit = ("tag", "words") if words else ("label", "rows")
     if len(counts) < 2:
         only = columns.label_names[next(iter(counts))] if counts else None
         raise DataError(

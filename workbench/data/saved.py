@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ..tasks import task_named
 from . import load as data_module
 from .catalog import CATALOG
 from .columns import Columns, DataError, column_values, detect_columns
@@ -62,15 +63,16 @@ def prepare_saved(ck, data_files: Sequence[tuple[str, str]] = (),
                              column("target_column"))
     loaded, row_notes = check_rows(columns, loaded, task_forced=True)
     file_names = columns.label_names  # a ClassLabel feature's names, in the file's order
-    if task in ("classify", "tag"):
+    labels = task_named(task).labels
+    if labels is not None:
         columns = dataclasses.replace(columns, label_names=file_names or ck.label_names)
         loaded, label_notes = _drop_unlabelled(columns, loaded)
         row_notes += label_notes
     arrays, stats, cut_notes = encode_splits(columns, loaded, ck.tokenizer, config.max_len)
-    if file_names is not None and task in ("classify", "tag"):
+    if file_names is not None and labels is not None:
         _to_saved_ids(arrays, file_names, ck.label_names, source)
         columns = dataclasses.replace(columns, label_names=ck.label_names)
-    if task == "lm":
+    if task_named(task).stream:
         for name in arrays:
             if arrays[name]["stream"].size < config.max_len + 1:
                 raise DataError(
@@ -101,7 +103,7 @@ def _drop_unlabelled(columns: Columns, splits: dict) -> tuple[dict, list[str]]:
     """Classification rows labelled -1 (unlabelled, as in GLUE test splits) cannot be
     scored: dropped, with a note."""
     notes = []
-    if columns.task != "classify":
+    if task_named(columns.task).labels != "row":
         return splits, notes
     for name, ds in list(splits.items()):
         labels = column_values(ds, columns.label)

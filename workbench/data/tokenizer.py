@@ -44,6 +44,8 @@ def _build(kind: str, vocab_size: int) -> tuple[Tokenizer, trainers.Trainer]:
 class TextTokenizer:
     """A trained tokenizer: text <-> ids, with ``[PAD]=0 [UNK]=1 [BOS]=2 [EOS]=3``."""
 
+    bos, eos = BOS, EOS  # the ids a task adds around a text (it does not import this module)
+
     def __init__(self, kind: str, tokenizer: Tokenizer):
         self.kind = kind
         self.hf = tokenizer

@@ -1,4 +1,5 @@
-"""Models for the four tasks, and ``build_model``: the one place config becomes modules.
+"""Models for the four tasks' heads, and ``build_model``: the one place config becomes
+modules.
 
 Every model returns ``(logits, trace)`` (see ``trace.py``):
 
@@ -19,6 +20,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from ..config import ConfigError, ModelConfig
+from ..tasks import task_named
 from .heads import AttentionPool, TiedProjection, pool_last, pool_mean, project
 from .rnn import RecurrentStack
 from .seq2seq import RecurrentSeq2Seq, TransformerSeq2Seq
@@ -111,27 +113,36 @@ class Tagger(_Encoder):
         return project(self.head, y), trace
 
 
+# The model each task's ``head`` names (``tasks.Task.head``): a function of the config
+# giving the class, and the data-derived size the class takes after ``vocab_size``.
+HEADS = {
+    "classifier": (lambda config: Classifier, "n_classes"),
+    "tagger": (lambda config: Tagger, "n_classes"),
+    "lm": (lambda config: LanguageModel, None),
+    "seq2seq": (lambda config: RecurrentSeq2Seq if config.recurrent else TransformerSeq2Seq,
+                "target_vocab_size"),
+}
+
+
 def build_model(config: ModelConfig, vocab_size: int, n_classes: int | None = None,
                 target_vocab_size: int | None = None, seed: int = 0) -> nnx.Module:
-    """Build the model for ``config``.
+    """Build the model for ``config``: the head its task names, on the stack it configures.
 
     ``vocab_size``: input vocabulary; ``n_classes``: labels or tags ('classify', 'tag');
     ``target_vocab_size``: decoder vocabulary ('seq2seq'; defaults to ``vocab_size``).
     """
     _require(vocab_size, "vocab_size", "the tokenizer's vocabulary size")
-    task, sizes = config.task, (vocab_size,)
-    if task in ("classify", "tag"):
-        _require(n_classes, "n_classes", f"the number of labels, needed for task={task!r}")
-        cls, sizes = (Classifier if task == "classify" else Tagger), (vocab_size, n_classes)
-    elif task == "lm":
-        cls = LanguageModel
-    else:
+    model_class, extra = HEADS[task_named(config.task).head]
+    sizes = (vocab_size,)
+    if extra == "n_classes":
+        _require(n_classes, "n_classes",
+                 f"the number of labels, needed for task={config.task!r}")
+        sizes += (n_classes,)
+    elif extra == "target_vocab_size":
         target = vocab_size if target_vocab_size is None else target_vocab_size
         _require(target, "target_vocab_size", "the target tokenizer's vocabulary size")
-        cls = RecurrentSeq2Seq if config.recurrent else TransformerSeq2Seq
-        sizes = (vocab_size, target)
-
-    return _constructor(cls, config, sizes)(jnp.asarray(seed, jnp.uint32))
+        sizes += (target,)
+    return _constructor(model_class(config), config, sizes)(jnp.asarray(seed, jnp.uint32))
 
 
 def eval_view(model: nnx.Module) -> nnx.Module:

@@ -1,4 +1,5 @@
-"""Evaluate a model on a split with the standard metrics of its task.
+"""Evaluate a model on a split: loss and accuracy, then the standard metrics of its task
+(``Task.scores``, in ``tasks/``):
 
 - classify: loss, accuracy, macro F1, per-class precision / recall, confusion matrix
 - lm:       loss, perplexity, bits per token (bits per character for char tokenizers)
@@ -14,12 +15,8 @@ import numpy as np
 from flax import nnx
 
 from ..data.prepared import Prepared
-from ..data.tokenizer import EOS
 from ..nn.models import eval_view
-from . import metrics
 from .step import eval_outputs
-
-TRANSLATE_EXAMPLES = 200  # greedy decoding is slow: BLEU is measured on this many
 
 
 def _passes(model, data: Prepared, split: str, max_batches: int | None, place: Callable):
@@ -37,48 +34,6 @@ def _passes(model, data: Prepared, split: str, max_batches: int | None, place: C
     return sums, kept
 
 
-def _classify(data: Prepared, kept) -> dict:
-    y_true, y_pred = [], []
-    for batch, predictions in kept:
-        real = batch["mask"].any(axis=1)
-        y_true += batch["labels"][real].tolist()
-        y_pred += predictions[real].tolist()
-    return metrics.classification_report(y_true, y_pred, data.label_names)
-
-
-def _tag(data: Prepared, kept) -> dict:
-    names = data.label_names
-    true_seqs, pred_seqs = [], []
-    for batch, predictions in kept:
-        for labels, preds in zip(batch["labels"], predictions, strict=True):
-            scored = labels >= 0
-            if scored.any():
-                true_seqs.append([names[i] for i in labels[scored]])
-                pred_seqs.append([names[i] for i in preds[scored]])
-    out = {"token_accuracy": metrics.token_accuracy(true_seqs, pred_seqs)}
-    if any(n[:2] in ("B-", "I-") for n in names):
-        scores = metrics.entity_scores(true_seqs, pred_seqs, data.config.tag_scheme)
-        out.update({f"entity_{k}": v for k, v in scores.items() if k != "per_type"})
-        out["per_type"] = scores["per_type"]
-    return out
-
-
-def _seq2seq(model, data: Prepared, split: str) -> dict:
-    from ..infer.translate import greedy_translate
-
-    tok, hyps, refs = data.tokenizer, [], []
-    for batch in data.batches(split, train=False):
-        for tokens, mask, targets in zip(batch["tokens"], batch["mask"], batch["targets"],
-                                         strict=True):
-            if mask.any() and len(hyps) < TRANSLATE_EXAMPLES:
-                result = greedy_translate(model, tokens[mask].tolist(), data.config.max_len)
-                hyps.append(tok.decode(result.ids))
-                target = targets.tolist()
-                refs.append(tok.decode(target[: target.index(EOS)] if EOS in target else target))
-    return {"bleu": metrics.bleu(hyps, refs), "exact_match": metrics.exact_match(hyps, refs),
-            "translated": len(hyps)}
-
-
 def evaluate(model: nnx.Module, data: Prepared, split: str = "validation",
              max_batches: int | None = None, place: Callable = lambda b: b) -> dict:
     """Metrics of ``model`` on ``split``, run in eval mode (``eval_view``: the model's
@@ -87,15 +42,10 @@ def evaluate(model: nnx.Module, data: Prepared, split: str = "validation",
     sums, kept = _passes(model, data, split, max_batches, place)
     count = max(sums["count"], 1.0)
     loss = sums["loss_sum"] / count
-    out = {"loss": loss, "accuracy": sums["correct"] / count}
-    if data.task == "classify":
-        out.update(_classify(data, kept))
-    elif data.task == "tag":
-        out.update(_tag(data, kept))
-    elif data.task == "lm":
-        unit = "char" if data.tokenizer.kind == "char" else "token"
-        out.update({"perplexity": metrics.perplexity(loss),
-                    f"bits_per_{unit}": metrics.bits_per_token(loss)})
-    else:
-        out.update(_seq2seq(model, data, split))
-    return out
+    from ..infer.translate import greedy_translate
+
+    def translate(tokens: list[int]) -> list[int]:
+        return greedy_translate(model, tokens, data.config.max_len).ids
+
+    return {"loss": loss, "accuracy": sums["correct"] / count,
+            **data.family.scores(data, split, kept, loss, translate)}

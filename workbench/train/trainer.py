@@ -58,9 +58,7 @@ def params_finite(model: nnx.Module) -> jax.Array:
 
 def model_args(data: Prepared) -> dict:
     """The data-derived arguments of ``build_model`` for ``data``."""
-    classes = len(data.label_names) if data.task in ("classify", "tag") else None
-    return {"vocab_size": data.vocab_size, "n_classes": classes,
-            "target_vocab_size": data.vocab_size if data.task == "seq2seq" else None}
+    return data.family.model_args(data)
 
 
 class Trainer:

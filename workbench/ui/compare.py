@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as W
 
-from .html import MAIN_METRICS, fmt, table_html
+from ..tasks import TASKS, Task
+from .html import fmt, table_html
 from .panels import STYLE, Report, Run, guarded, set_options, shown
 from .plots.curves import CurvesView, curves_of
 
@@ -34,7 +35,7 @@ def missing(value) -> bool:
 def table_columns(runs: Sequence[Run]) -> tuple[list[str], list[Callable[[Run], object]]]:
     """The table's headers and, per column, a run's raw (sortable) value: setup,
     outcome, validation loss, the main metrics of the tasks present, time, checkpoint."""
-    keys = sorted({k for run in runs for k in MAIN_METRICS.get(run.model.task, ())
+    keys = sorted({k for run in runs for k in TASKS.get(run.model.task, Task).main_metrics
                    if k in run.final}, key=lambda k: (k != "accuracy", k))
     columns = [("run", lambda r: r.name),
                ("arch", lambda r: r.model.arch + (" (bi)" if r.model.bidirectional else "")),

@@ -11,11 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..data.tokenizer import BOS, EOS
+from ..data.tokenizer import BOS
 
 SCALARS = (int, float, np.integer, np.floating)
-MAIN_METRICS = {"classify": ("accuracy", "macro_f1"), "lm": ("perplexity",),
-                "tag": ("token_accuracy", "entity_f1"), "seq2seq": ("bleu", "exact_match")}
 COLOURS = {"info": "#555", "ok": "#1a7f37", "busy": "#0969da", "warn": "#9a6700",
            "error": "#cf222e"}
 E = html.escape
@@ -69,35 +67,13 @@ def histogram_html(lengths: np.ndarray, max_len: int, bins: int = 12) -> str:
             f"cut){table}")
 
 
-def _label(names, i) -> str:
-    return names[i] if names is not None and 0 <= i < len(names) else str(i)
-
-
-def _until_eos(ids) -> list[int]:
-    ids = [int(i) for i in ids]
-    return ids[: ids.index(EOS)] if EOS in ids else ids
-
-
 def preview_rows(data, n: int = 5) -> tuple[tuple[str, ...], list[tuple]]:
     """``(header, rows)``: the first ``n`` training examples decoded from a batch."""
     batch = next(data.batches("train", epoch=0, train=False))
-    tok, names, rows = data.tokenizer, data.label_names, []
-    for i in range(min(n, len(batch["tokens"]))):
-        ids = batch["tokens"][i][batch["mask"][i]]
-        if data.task == "classify":
-            rows.append((tok.decode(ids), _label(names, int(batch["labels"][i]))))
-        elif data.task == "tag":
-            pairs = [f"{t}/{_label(names, int(y))}" if y >= 0 else t
-                     for t, y in zip(tok.tokens(ids), batch["labels"][i], strict=False)]
-            rows.append((" ".join(pairs),))
-        elif data.task == "seq2seq":
-            rows.append((tok.decode(ids), tok.decode(_until_eos(batch["targets"][i]))))
-        else:
-            text = tok.decode(ids)
-            rows.append((text[:240] + (" ..." if len(text) > 240 else ""),))
-    header = {"classify": ("text", "label"), "tag": ("token/tag",),
-              "seq2seq": ("source", "target"), "lm": ("text window",)}[data.task]
-    return header, rows
+    task = data.family
+    rows = [task.preview(data.tokenizer, data.label_names, batch, i)
+            for i in range(min(n, len(batch["tokens"])))]
+    return task.preview_header, rows
 
 
 def data_preview_html(data) -> str:
@@ -158,7 +134,7 @@ def text_batch(data, text: str) -> dict[str, np.ndarray]:
     """``text`` as a ``[1, max_len]`` batch; seq2seq reads ``text`` as 'source => target',
     the decoder seeing BOS then the target (just BOS without one)."""
     tok = data.tokenizer
-    if data.task != "seq2seq":  # spaces matter (a prompt's trailing space, char tokens)
+    if not data.family.writes:  # spaces matter (a prompt's trailing space, char tokens)
         tokens, mask = tok.encode_padded(text, data.config.max_len)
         return {"tokens": tokens, "mask": mask}
     source, _, target = text.partition("=>")

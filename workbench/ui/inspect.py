@@ -28,6 +28,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..config import ConfigError
+from ..tasks import task_named
 from .html import example_batch, probabilities_html, shown_tokens, text_batch, with_target
 from .inspect_views import (
     MODEL_CHANGED,
@@ -84,9 +85,9 @@ class InspectPanel:
         self.search_button.on_click(guarded(report, "Neuron search",
                                             lambda _: self.search()))
         self.lm_box = W.HBox([self.temperature, self.max_new])
-        self.task_figs = {"classify": W.VBox([self.saliency_text.widget, self.saliency.fig]),
-                          "lm": W.VBox([self.generation.fig]),
-                          "tag": W.VBox([self.tags_text.widget, self.tags_box])}
+        self.task_figs = {"saliency": W.VBox([self.saliency_text.widget, self.saliency.fig]),
+                          "generate": W.VBox([self.generation.fig]),
+                          "tags": W.VBox([self.tags_text.widget, self.tags_box])}
         self.widget = W.VBox([
             self.text, W.HBox([self.run_button]), self.note.widget, self.lm_box, self.result,
             *self.task_figs.values(), self.views.widget,
@@ -141,9 +142,11 @@ class InspectPanel:
         self._source = (weakref.ref(trainer), trainer.step)
 
     def _show_task(self, task: str | None) -> None:
-        shown(self.lm_box, task == "lm")
+        """Show the figures of the task's Inspect action (``Task.inspect``)."""
+        action = None if task is None else task_named(task).inspect
+        shown(self.lm_box, action == "generate")
         for name, fig in self.task_figs.items():
-            shown(fig, name == task)
+            shown(fig, name == action)
 
     # --- the task's output and the trace -------------------------------------------------
     def run(self, text: str | None = None) -> None:
@@ -165,8 +168,8 @@ class InspectPanel:
                 raise ConfigError("the text has no tokens to run (seq2seq: type the source, "
                                   "or 'source => target')")
             self._show_task(data.task)
-            run = {"classify": self._classify, "lm": self._generate, "tag": self._tag,
-                   "seq2seq": self._translate}[data.task]
+            run = {"saliency": self._classify, "generate": self._generate, "tags": self._tag,
+                   "translate": self._translate}[data.family.inspect]
             batch, dec = run(data, model, batch)
             _, trace = analysis.probe(model, *model_inputs(batch))
             self.views.caption.value = f"<i>the current model at step {trainer.step}</i>"

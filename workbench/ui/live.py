@@ -139,7 +139,7 @@ def probe_frame(trainer, text: str = "") -> Frame:
     logits, trace = analysis.probe(trainer.model, *model_inputs(batch))
     src, dec = shown_tokens(data, batch)
     caption = f"Probe at step {trainer.step}: {html.escape(' '.join(src)[:200])}"
-    if data.task == "classify":
+    if data.family.labels == "row":  # one class per text: name it
         p = np.exp(logits[0] - logits[0].max())
         label = html.escape(data.label_names[int(p.argmax())])
         caption += f" &rarr; <b>{label}</b> (p = {p.max() / p.sum():.2f})"

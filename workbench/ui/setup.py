@@ -23,6 +23,7 @@ import ipywidgets as W
 from ..config import (
     ARCHS,
     ATTENTIONS,
+    CAUSAL_TASKS,
     OPTIMIZERS,
     POOLINGS,
     TASKS,
@@ -33,6 +34,7 @@ from ..config import (
 )
 from ..data.catalog import CATALOG
 from ..presets import PRESETS
+from ..tasks import Task, task_named
 from .html import status_html
 from .panels import STYLE
 from .setup_json import SECTIONS, parse_setup
@@ -87,7 +89,7 @@ def _range(widget) -> str:
 def _applicable(model: dict, task: str | None) -> dict:
     """Model fields with the inapplicable bidirectional (greyed out) left unticked."""
     if model.get("bidirectional") and (model.get("arch") == "transformer" or
-                                       (task or model.get("task")) == "lm"):
+                                       (task or model.get("task")) in CAUSAL_TASKS):
         return {**model, "bidirectional": False}
     return model
 
@@ -286,24 +288,29 @@ class SetupForm:
         name = self.fields["dataset"].value.strip()
         builtin_data = name in BUILTIN_TASKS
         recurrent = arch != "transformer"
+        family = None if task is None else task_named(task)
+
+        def only(option: str) -> str | None:  # a task's own option, greyed for the others
+            return None if family is None or option in family.options else Task.only(option)
+
         why = {
             "heads": None if not recurrent else "attention heads: Transformer only",
             "bidirectional": ("a Transformer encoder already reads both ways" if not recurrent
                               else "a language model must not see the tokens it predicts"
-                              if task == "lm" else None),
-            "pooling": None if task in (None, "classify") else "pooling: classification only",
-            "attention": ("attention kind: recurrent seq2seq only"
-                          if task not in (None, "seq2seq") or not recurrent else None),
-            "tie_weights": None if task in (None, "lm") else "tied weights: language model only",
+                              if family is not None and family.causal else None),
+            "pooling": only("pooling"),
+            "attention": only("attention") or (None if recurrent else Task.only("attention")),
+            "tie_weights": only("tie_weights"),
             "difficulty": (None if builtin_data and name != "prose" else
                            "difficulty: generated built-in datasets only"),
             "size": None if builtin_data else "examples: built-in datasets only",
             "hub_config": "a built-in has no hub configuration" if builtin_data else None,
             "label_column": ("a built-in's columns are fixed" if builtin_data else
-                             "no label column for this task" if task in ("lm", "seq2seq")
-                             else None),
+                             "no label column for this task"
+                             if family is not None and family.labels is None else None),
             "target_column": ("a built-in's columns are fixed" if builtin_data else
-                              None if task in (None, "seq2seq") else "target: seq2seq only"),
+                              None if family is None or family.target
+                              else "target: seq2seq only"),
             "text_column": "a built-in's columns are fixed" if builtin_data else None,
         }
         for field, reason in why.items():

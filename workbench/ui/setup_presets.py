@@ -13,6 +13,7 @@ from ..data import builtin
 from ..data.catalog import CATALOG
 from ..data.hub import offline_reason
 from ..presets import PRESETS, Preset
+from ..tasks import task_named
 from .html import status_html
 from .stack import load as load_stack
 
@@ -42,10 +43,10 @@ def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) 
     from ..nn.models import count_params_of
     from ..train.trainer import model_args
 
-    exact = loaded is not None and loaded.config == data
+    exact, task = loaded is not None and loaded.config == data, task_named(model.task)
     args = model_args(loaded) if exact else {
-        "vocab_size": 100, "n_classes": 2 if model.task in ("classify", "tag") else None,
-        "target_vocab_size": 100 if model.task == "seq2seq" else None}
+        "vocab_size": 100, "n_classes": None if task.labels is None else 2,
+        "target_vocab_size": 100 if task.target else None}
     key = (model, tuple(sorted(args.items())))
     try:
         if key not in cache:
