@@ -35,6 +35,7 @@ from .panels import guarded
 from .session import Session
 from .setup import SetupForm
 from .setup_presets import param_count_html, preset_configs, task_of
+from .stack import warm_up
 from .start import StartPanel
 
 KNOWN = (ConfigError, DataError, NonFiniteLoss, CheckpointError)  # messages that say the fix
@@ -106,7 +107,7 @@ class Workbench:
                                       if self.smoke else ""))
         self._warm = None  # the warm-up compile's thread, as before the split
         if precompile:
-            self._warm = threading.Thread(target=self.session.warm_up,
+            self._warm = threading.Thread(target=warm_up, args=(self,),
                                           name="workbench warm-up", daemon=True)
             self.session.jobs.warm = self._warm
             self._warm.start()

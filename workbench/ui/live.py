@@ -7,6 +7,7 @@ import contextlib
 import html
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ipywidgets as W
@@ -181,3 +182,40 @@ class Pacer:
     def probed(self, step: int) -> None:
         self.last_probe = time.monotonic()
         self.refreshes.append((self.last_probe, step))
+
+
+class LiveObserver:
+    """The app's trainer observer (training thread): every chunk the footer's progress,
+    speed and status, then the curves and, when due, the probe, while the ``Pacer``
+    allows; Stop (``stopping()``) is passed on to the trainer between chunks. Its errors
+    are shown and never stop training. ``run_name``: the run being trained."""
+
+    def __init__(self, footer, live: LivePanel, pacer: Pacer, stopping: Callable[[], bool]):
+        self.footer, self.live, self.pacer, self.stopping = footer, live, pacer, stopping
+        self.run_name: str | None = None
+
+    def __call__(self, event: str, trainer, info: dict) -> None:
+        try:
+            if event == "chunk":
+                self._on_chunk(trainer, info)
+            elif event == "eval":
+                self.live.draw_curves(self.run_name, trainer.history)
+        except Exception as err:  # noqa: BLE001 - shown, and training goes on
+            self.footer.report("Live view", err)
+
+    def _on_chunk(self, trainer, info: dict) -> None:
+        if self.stopping():
+            trainer.stop()
+        steps = trainer.config.steps
+        left = trainer.elapsed / max(trainer.step, 1) * (steps - trainer.step)
+        self.footer.progress.value = min(trainer.step, steps)
+        self.footer.speed.value = f"{info['tokens_per_s']:,.0f} tokens/s, ~{left:.0f} s left"
+        self.footer.status(f"{self.run_name}: step {trainer.step}/{steps}, loss "
+                           f"{info['loss']:.4f}", "busy")
+        if not self.pacer.allows(trainer.elapsed):
+            return  # the figures have had their share of this run's time: skip a chunk
+        with self.pacer.drawing() as probe_due:
+            self.live.draw_curves(self.run_name, trainer.history)
+            if probe_due:
+                self.live.refresh(trainer)
+                self.pacer.probed(trainer.step)

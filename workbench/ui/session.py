@@ -2,19 +2,19 @@
 one background job (loading or training) with its thread.
 
 **Threading.** Load and Train run in one daemon thread (one job at a time; a second
-click says so). The trainer's observers update widgets and figures from that thread:
-every chunk the progress bar and speed; the curves every chunk, and one eval-mode probe
-(one device-to-host copy) of hidden states, gates and attention every ``probe_every_s``
-seconds, are redrawn only while drawing has cost at most ``visual_share`` (5%) of the
-run's training time, so live figures never slow training by more than that (``Pacer``).
+click says so). The trainer's observers update widgets and figures from that thread
+(``live.LiveObserver``): every chunk the progress bar and speed; the curves every chunk,
+and one eval-mode probe (one device-to-host copy) of hidden states, gates and attention
+every ``probe_every_s`` seconds, are redrawn only while drawing has cost at most
+``visual_share`` (5%) of the run's training time, so live figures never slow training by
+more than that (``Pacer``).
 Chunks are kept short (``chunk_s`` of wall time each) and the probe is first drawn, and
 compiled, before training starts, outside the budget; after that it is redrawn every
 ``probe_every_s`` seconds, each refresh kept as a frame the replay slider shows again.
 Stop asks the trainer to stop, honoured between chunks.
 
-**Imports.** The training code (JAX, Flax, ``datasets``) is loaded by the worker thread,
-in the warm-up or before the first job (``stack.load``), never at module level: the cell
-that shows the app returns, and its widgets appear and answer clicks, while JAX loads.
+**Imports.** The training code (JAX, Flax, ``datasets``) is loaded by the worker thread
+(``stack.py``), never at module level, so the app's widgets answer while JAX loads.
 
 The current model changes only when a run has trained at least one step, so a failed run
 never loses the model you had; a diverged run keeps its last finite parameters, which
@@ -32,7 +32,7 @@ from ..config import ConfigError
 from ..errors import NonFiniteLoss
 from .html import data_preview_html, fmt, status_html
 from .jobs import Jobs
-from .live import Pacer, probe_frame
+from .live import LiveObserver, Pacer
 from .panels import Run
 from .stack import load as load_stack
 
@@ -58,39 +58,18 @@ class Session:
         self.compare, self.inspect = app.compare, app.inspect_panel
         self.runs_dir, self.chunk_s, self.observers, self.pacer = (
             runs_dir, chunk_s, observers, pacer)
-        self.trainer = self.data = self.current_name = None
-        self._running = self.run_name = None
+        self.trainer = self.data = self.current_name = self._running = None
         self.runs: dict[str, Run] = {}
         self.stop_requested = False
         self.jobs = Jobs(self.footer.status, self.footer.report, before=load_stack)
         self._counter = 0
+        self.observe = LiveObserver(self.footer, self.live, pacer, lambda: self.stop_requested)
 
-    def warm_up(self) -> None:
-        """Compile the opening setup's training step in the background, while the user
-        reads the form: a Train click then finds it compiled (a new ``Trainer`` with the
-        same shapes reuses the step) instead of waiting ~2 s for XLA. It first counts the
-        opening setup's parameters (``Workbench`` leaves that to it). Failures are left
-        for the real run to report."""
-        try:
-            load_stack()
-        except Exception as err:  # noqa: BLE001 - shown; the first job will say it again
-            self.footer.report("Loading the training code", err)
-            return
-        from ..data.load import prepare
-        from ..train.trainer import Trainer
 
-        try:
-            self.app.update_param_count()
-        except Exception as err:  # noqa: BLE001 - shown; the count is only information
-            self.footer.report("Parameter count", err)
-        try:
-            data_config, model_config, train_config = self.app.configs()
-            data = prepare(data_config)
-            trainer = Trainer(data, model_config.replace(task=data.task), train_config)
-            trainer.run(1)
-            probe_frame(trainer)  # the live probe's compile too
-        except Exception:  # noqa: BLE001 - the run itself shows any problem
-            pass
+    @property
+    def run_name(self) -> str | None:
+        """The run being trained, or the last one."""
+        return self.observe.run_name
 
     @property
     def busy(self) -> bool:
@@ -211,7 +190,7 @@ class Session:
 
     def _fit(self, name: str, trainer: Trainer) -> None:
         """Train ``trainer`` to its step budget with live views, then keep the run."""
-        self._running, self.run_name = trainer, name
+        self._running, self.observe.run_name = trainer, name
         trainer.chunk_seconds = self.chunk_s
         self.live.draw_curves(name, trainer.history)
         self.footer.status(f"{name}: drawing the probe before step {trainer.step + 1} ...", "busy")
@@ -234,34 +213,6 @@ class Session:
         finally:
             self._running = None
         self._finish(name, trainer, final, outcome)
-
-    def observe(self, event: str, trainer: Trainer, info: dict) -> None:
-        """The app's trainer observer (training thread); its errors never stop training."""
-        try:
-            if event == "chunk":
-                self._on_chunk(trainer, info)
-            elif event == "eval":
-                self.live.draw_curves(self.run_name, trainer.history)
-        except Exception as err:  # noqa: BLE001 - shown, and training goes on
-            self.footer.report("Live view", err)
-
-    def _on_chunk(self, trainer: Trainer, info: dict) -> None:
-        if self.stop_requested:
-            trainer.stop()
-        steps = trainer.config.steps
-        left = trainer.elapsed / max(trainer.step, 1) * (steps - trainer.step)
-        self.footer.progress.value = min(trainer.step, steps)
-        self.footer.speed.value = f"{info['tokens_per_s']:,.0f} tokens/s, ~{left:.0f} s left"
-        self.footer.status(f"{self.run_name}: step {trainer.step}/{steps}, loss "
-                           f"{info['loss']:.4f}", "busy")
-        pacer = self.pacer
-        if not pacer.allows(trainer.elapsed):
-            return  # the figures have had their share of this run's time: skip a chunk
-        with pacer.drawing() as probe_due:
-            self.live.draw_curves(self.run_name, trainer.history)
-            if probe_due:
-                self.live.refresh(trainer)
-                pacer.probed(trainer.step)
 
     def _finish(self, name: str, trainer: Trainer, final: dict, outcome: str) -> None:
         """Keep the run, make its model current (if it trained), save it, tell."""
