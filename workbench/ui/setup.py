@@ -23,7 +23,6 @@ import ipywidgets as W
 from ..config import (
     ARCHS,
     ATTENTIONS,
-    CAUSAL_TASKS,
     OPTIMIZERS,
     POOLINGS,
     TASKS,
@@ -34,11 +33,11 @@ from ..config import (
 )
 from ..data.catalog import CATALOG
 from ..presets import PRESETS
-from ..tasks import Task, task_named
 from .html import status_html
 from .panels import STYLE
 from .setup_json import SECTIONS, parse_setup
 from .setup_presets import BUILTIN_INFO, BUILTIN_TASKS, DEFAULT
+from .setup_rules import applicable, greyed
 
 # widget name -> (config section, config field, conversion): None = as is; 'text': '' is
 # None; 'auto': 'auto' is None; 'zero': 0 is None
@@ -84,14 +83,6 @@ def _range(widget) -> str:
     if isinstance(widget, W.FloatLogSlider):
         return f"{widget.base ** widget.min:g}..{widget.base ** widget.max:g}"
     return f"{widget.min:g}..{widget.max:g}" if hasattr(widget, "min") else "of choices"
-
-
-def _applicable(model: dict, task: str | None) -> dict:
-    """Model fields with the inapplicable bidirectional (greyed out) left unticked."""
-    if model.get("bidirectional") and (model.get("arch") == "transformer" or
-                                       (task or model.get("task")) in CAUSAL_TASKS):
-        return {**model, "bidirectional": False}
-    return model
 
 
 class SetupForm:
@@ -197,7 +188,7 @@ class SetupForm:
         out = {s: dataclasses.asdict(base) for s, base in zip(SECTIONS, self.bases, strict=True)}
         for name, (section, field, kind) in FIELDS.items():
             out[section][field] = to_config(kind, self.fields[name].value)
-        out["model"] = _applicable(out["model"], None)
+        out["model"] = applicable(out["model"], None)
         return out
 
     def data_config(self) -> DataConfig:
@@ -206,7 +197,7 @@ class SetupForm:
     def model_config(self, task: str | None) -> ModelConfig:
         """The model config; ``task`` None keeps the base's (fixed once data loads). A
         greyed-out bidirectional box (Transformer, language model) counts as unticked."""
-        fields = _applicable(self._section("model"), task or self.bases[1].task)
+        fields = applicable(self._section("model"), task or self.bases[1].task)
         return dataclasses.replace(self.bases[1], **({"task": task} if task else {}), **fields)
 
     def train_config(self) -> TrainConfig:
@@ -263,7 +254,7 @@ class SetupForm:
         model's ``task`` is ``task`` when known)."""
         values = self.values()
         values["model"]["task"] = task or values["model"]["task"]
-        values["model"] = _applicable(values["model"], None)
+        values["model"] = applicable(values["model"], None)
         return {"workbench_setup": 1, **values}
 
     def _dataset_changed(self, change) -> None:
@@ -284,35 +275,8 @@ class SetupForm:
         with a tooltip saying why. Values are kept; a greyed control's value is not used
         (bidirectional, see ``model_config``) or has no effect (difficulty for a file),
         and a text field that holds a name stays editable."""
-        arch = self.fields["arch"].value
         name = self.fields["dataset"].value.strip()
-        builtin_data = name in BUILTIN_TASKS
-        recurrent = arch != "transformer"
-        family = None if task is None else task_named(task)
-
-        def only(option: str) -> str | None:  # a task's own option, greyed for the others
-            return None if family is None or option in family.options else Task.only(option)
-
-        why = {
-            "heads": None if not recurrent else "attention heads: Transformer only",
-            "bidirectional": ("a Transformer encoder already reads both ways" if not recurrent
-                              else "a language model must not see the tokens it predicts"
-                              if family is not None and family.causal else None),
-            "pooling": only("pooling"),
-            "attention": only("attention") or (None if recurrent else Task.only("attention")),
-            "tie_weights": only("tie_weights"),
-            "difficulty": (None if builtin_data and name != "prose" else
-                           "difficulty: generated built-in datasets only"),
-            "size": None if builtin_data else "examples: built-in datasets only",
-            "hub_config": "a built-in has no hub configuration" if builtin_data else None,
-            "label_column": ("a built-in's columns are fixed" if builtin_data else
-                             "no label column for this task"
-                             if family is not None and family.labels is None else None),
-            "target_column": ("a built-in's columns are fixed" if builtin_data else
-                              None if family is None or family.target
-                              else "target: seq2seq only"),
-            "text_column": "a built-in's columns are fixed" if builtin_data else None,
-        }
+        why = greyed(self.fields["arch"].value, task, name)
         for field, reason in why.items():
             widget = self.fields[field]
             if isinstance(widget, W.Text) and widget.value.strip():
