@@ -1,9 +1,7 @@
 """The Inspect panel: run the current model on a text and look inside.
 
-classify: probabilities and saliency (coloured text and bars); lm: generation with a
-temperature and each token's probability; tag: predicted tags (and, for a validation
-example, the true ones and the mistakes); seq2seq: greedy translation and its
-cross-attention, one row per output token. For every task: hidden states, gates and
+First the task's own action (``inspect_actions.py``: saliency, generation, tags or
+translation). For every task: hidden states, gates and
 attention of the same input (``TraceViews``), a PCA trajectory of hidden states with a
 basis fit on validation data, and a neuron search for a pattern (LSTMVis).
 
@@ -18,7 +16,6 @@ a trained model, so JAX is loaded by then, and the app appears without waiting f
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 import weakref
@@ -29,23 +26,17 @@ import numpy as np
 
 from ..config import ConfigError
 from ..tasks import task_named
-from .html import example_batch, probabilities_html, shown_tokens, text_batch, with_target
+from .html import example_batch, shown_tokens, text_batch
+from .inspect_actions import ACTIONS
 from .inspect_views import (
     MODEL_CHANGED,
     NO_MODEL,
     TextView,
-    produced_ids,
-    saliency_text_html,
-    tags_html,
 )
 from .panels import STYLE, Report, guarded, shown
 from .plots.outputs import GenerationView, NeuronView, SaliencyView, TagsView
 from .plots.trajectory import TrajectoryView
 from .trace_views import TraceViews
-
-
-def _lines(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
 
 
 def _visible(box: W.Widget) -> bool:
@@ -168,9 +159,7 @@ class InspectPanel:
                 raise ConfigError("the text has no tokens to run (seq2seq: type the source, "
                                   "or 'source => target')")
             self._show_task(data.task)
-            run = {"saliency": self._classify, "generate": self._generate, "tags": self._tag,
-                   "translate": self._translate}[data.family.inspect]
-            batch, dec = run(data, model, batch)
+            batch, dec = ACTIONS[data.family.inspect](self, data, model, batch)
             _, trace = analysis.probe(model, *model_inputs(batch))
             self.views.caption.value = f"<i>the current model at step {trainer.step}</i>"
             self.views.show(trace, shown_tokens(data, batch)[0], dec,
@@ -181,70 +170,6 @@ class InspectPanel:
                 self.show_trajectory()
             if _visible(self.neurons_box):
                 self.search()
-
-    def _classify(self, data, model, batch) -> tuple[dict, None]:
-        from ..infer import analysis, decode
-
-        probs = decode.predict_proba(model, batch["tokens"], batch["mask"])[0]
-        scores = analysis.saliency(model, batch["tokens"], batch["mask"])
-        tokens, _ = shown_tokens(data, batch)
-        best = data.label_names[int(probs.argmax())]
-        self.result.value = probabilities_html(data.label_names, probs)
-        self.saliency_text.show(saliency_text_html(tokens, scores[: len(tokens)], best,
-                                                   joined=data.tokenizer.kind != "word"))
-        self.saliency.update(tokens, scores[: len(tokens)], prediction=best)
-        return batch, None
-
-    def _generate(self, data, model, batch) -> tuple[dict, None]:
-        from ..infer import decode
-
-        tok = data.tokenizer
-        prompt = batch["tokens"][0][batch["mask"][0]].tolist()
-        out = decode.generate(model, prompt, self.max_new.value, data.config.max_len,
-                              temperature=self.temperature.value, seed=0)
-        tail = " ".join(tok.decode(prompt).split())
-        title = (f'Continuation of "{tail if len(tail) <= 40 else "..." + tail[-37:]}" at '
-                 f"temperature {self.temperature.value:g}")
-        self.generation.update(tok.tokens(out.new_ids), out.probs, title=title)
-        self.result.value = (f"<b>prompt</b> {_lines(tok.decode(prompt))}<br>"
-                             f"<b>continuation</b> {_lines(tok.decode(out.new_ids))}")
-        return batch, None
-
-    def _tag(self, data, model, batch) -> tuple[dict, None]:
-        from ..infer import decode
-
-        pred = decode.tag(model, batch["tokens"], batch["mask"])[0]
-        real = batch["mask"][0]
-        names = data.label_names
-        tokens = data.tokenizer.tokens(batch["tokens"][0][real])
-        predicted = [names[p] for p in pred[real]]
-        labels = batch.get("labels")
-        self.result.value = ""
-        shown(self.tags_box, labels is not None)
-        if labels is None:  # typed text: nothing to be right or wrong against
-            self.tags_text.show(tags_html(tokens, predicted))
-        else:
-            self.tags_text.show("")
-            self.tags.update(tokens, [names[y] if y >= 0 else "" for y in labels[0][real]],
-                             predicted)
-        return batch, None
-
-    def _translate(self, data, model, batch) -> tuple[dict, list[str]]:
-        """Greedy output; the trace reads BOS then the output, so decoder step ``i`` (row
-        ``i`` of the decoder's views) is the one that produced output token ``i``."""
-        from ..infer import translate
-
-        src = batch["tokens"][0][batch["mask"][0]].tolist()
-        out = translate.greedy_translate(model, src, data.config.max_len)
-        tok = data.tokenizer
-        batch = with_target(batch, out.ids)
-        steps = int(batch["dec_mask"][0].sum())
-        self.result.value = (f"<b>source</b> {html.escape(tok.decode(src))}<br>"
-                             f"<b>greedy output</b> {html.escape(tok.decode(out.ids))}"
-                             f"{'' if out.finished else ' (no EOS within max_len)'}<br>"
-                             "<i>decoder rows: the output token each step produced (the "
-                             "step read BOS or the previous output)</i>")
-        return batch, tok.tokens(produced_ids(out.ids, out.finished, steps))
 
     # --- hidden-state geometry ------------------------------------------------------------
     def _inspected(self, trainer) -> dict:
