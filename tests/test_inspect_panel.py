@@ -85,7 +85,7 @@ def test_views_clear_when_the_model_changes(classifiers):
     p.model_changed()
     assert hidden(p.trajectory_box) and hidden(p.neurons_box)
     assert p.views.trace is None and p.result.value == "" and p.saliency_text.value == ""
-    assert hidden(p.task_figs["classify"]) and "changed" in p.note.value
+    assert hidden(p.task_figs["saliency"]) and "changed" in p.note.value
 
     p.run("the soup was not good")
     p.show_trajectory()
