@@ -10,7 +10,8 @@ from workbench import DataConfig, ModelConfig, prepare
 from workbench.config import TrainConfig
 from workbench.errors import NonFiniteLoss
 from workbench.train import step as wt
-from workbench.train.trainer import Diverged, Trainer
+from workbench.train.divergence import Diverged
+from workbench.train.trainer import Trainer
 from workbench.ui.plots import curves_of
 
 SMALL = dict(hidden=32, embed=16)

@@ -16,8 +16,9 @@ import jax
 
 from ..config import ConfigError
 from ..data.load import prepare
+from ..errors import NonFiniteLoss
 from ..train import checkpoint, checkpoint_meta, runs
-from ..train.trainer import NonFiniteLoss, Trainer, data_parallel_mesh
+from ..train.trainer import Trainer, data_parallel_mesh
 from .flags import add_data_flags, add_train_flags, configs, resume_configs
 
 INTERRUPTED = 130  # the shell's code for a run ended by Ctrl-C

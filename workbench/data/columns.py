@@ -20,22 +20,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import datasets
-from datasets import ClassLabel, Features, List, Sequence, Translation, Value
+from datasets import ClassLabel, Features, Translation, Value
 
 from ..errors import DataError
 from ..tasks import task_named
+from .features import (
+    TEXT_NAMES,
+    feature_kind,
+    inner_feature,
+    is_json,
+    is_number,
+    is_scalar_label,
+    is_string,
+    is_word_list,
+    label_names,
+    string_columns,
+    tag_columns,
+    tag_named,
+    text_columns,
+    word_columns,
+)
 
-TEXT_NAMES = ("text", "sentence", "content", "review", "document", "question", "tokens",
-              "words", "source", "src", "input", "prompt")
 LABEL_NAMES = ("label", "labels", "coarse_label", "category", "class", "sentiment", "intent",
                "topic", "ner_tags", "tags")
-TAG_NAMES = ("ner_tags", "tags", "labels", "label", "ner", "pos", "pos_tags", "chunk_tags")
 ID_NAMES = ("id", "idx", "index", "uid", "guid", "key", "row", "unnamed: 0",
             "__index_level_0__")
 PAIRS = (("source", "target"), ("src", "tgt"), ("input", "output"), ("question", "answer"),
          ("en", "de"), ("en", "fr"), ("de", "en"), ("fr", "en"))
-_JSON = getattr(datasets, "Json", None)  # mixed-type JSON columns (datasets >= 4)
 
 
 @dataclass(frozen=True)
@@ -60,76 +71,6 @@ def setting(field: str, value=None) -> str:
     return f"the {words} ({field}={'...' if value is None else repr(value)})"
 
 
-def _is_string(f) -> bool:
-    return isinstance(f, Value) and f.dtype in ("string", "large_string")
-
-
-def _is_json(f) -> bool:
-    return _JSON is not None and isinstance(f, _JSON)
-
-
-def _is_int(f) -> bool:
-    return isinstance(f, Value) and f.dtype.startswith(("int", "uint"))
-
-
-def _is_number(f) -> bool:
-    """int, float or bool values (what a CSV label column with blanks or decimals is)."""
-    return isinstance(f, Value) and f.dtype.startswith(("int", "uint", "float", "bool"))
-
-
-def _is_scalar_label(f) -> bool:
-    return isinstance(f, ClassLabel) or _is_number(f) or _is_string(f) or _is_json(f)
-
-
-def _inner(f):
-    return f.feature if isinstance(f, List | Sequence) else None
-
-
-def _is_word_list(f) -> bool:
-    return _is_string(_inner(f))
-
-
-def _is_tag_list(f) -> bool:
-    inner = _inner(f)
-    return isinstance(inner, ClassLabel) or _is_int(inner)
-
-
-def _tag_named(name: str) -> bool:
-    low = name.lower()
-    return low in TAG_NAMES or low.endswith(("_tags", "_labels"))
-
-
-def _tag_columns(features: Features) -> list[str]:
-    """Per-word tag columns: lists of class labels or ints, or lists of strings in a
-    column named like tags (CoNLL-style JSON: ``"tags": ["B-PER", "O"]``)."""
-    return [n for n, f in features.items()
-            if _is_tag_list(f) or (_is_word_list(f) and _tag_named(n))]
-
-
-def _word_columns(features: Features, tags: list[str]) -> list[str]:
-    return [n for n, f in features.items() if _is_word_list(f) and n not in tags]
-
-
-def _string_columns(features: Features) -> list[str]:
-    """String columns, with translation dicts flattened to ``'col.lang'``."""
-    out = []
-    for name, f in features.items():
-        if _is_string(f):
-            out.append(name)
-        elif isinstance(f, Translation):
-            out.extend(f"{name}.{lang}" for lang in f.languages)
-        elif isinstance(f, dict) and all(_is_string(v) for v in f.values()):
-            out.extend(f"{name}.{key}" for key in f)
-    return out
-
-
-def _text_columns(features: Features) -> list[str]:
-    """Columns that can hold one text per row: strings, and mixed (JSON) columns named
-    like text, whose cells are checked row by row."""
-    return _string_columns(features) + [n for n, f in features.items()
-                                        if _is_json(f) and n.lower() in TEXT_NAMES]
-
-
 def feature_of(features: Features, column: str):
     """The feature of ``column``; ``'a.b'`` looks inside dict/translation column ``a``."""
     if column in features:
@@ -137,7 +78,7 @@ def feature_of(features: Features, column: str):
     head, _, key = column.partition(".")
     if head in features and key:
         return Value("string")
-    names = list(features) + [s for s in _string_columns(features) if s not in features]
+    names = list(features) + [s for s in string_columns(features) if s not in features]
     raise DataError(f"column {column!r} does not exist; the columns are {', '.join(names)}")
 
 
@@ -156,30 +97,25 @@ def _pick(candidates: list[str], preferred: tuple[str, ...], what: str, field: s
 
 
 def _describe(features: Features) -> str:
-    return "; ".join(f"{k}: {_kind(v)}" for k, v in features.items())
-
-
-def _label_names(f) -> tuple[str, ...] | None:
-    f = _inner(f) or f
-    return tuple(f.names) if isinstance(f, ClassLabel) else None
+    return "; ".join(f"{k}: {feature_kind(v)}" for k, v in features.items())
 
 
 def _infer_task(features: Features, label: str | None, target: str | None) -> str:
-    strings = _string_columns(features)
+    strings = string_columns(features)
     if target is not None or any(isinstance(f, Translation | dict) for f in features.values()):
         return "seq2seq"
     if any(a in strings and b in strings for a, b in PAIRS):
         return "seq2seq"
     if label is not None:
-        return "tag" if _inner(feature_of(features, label)) is not None else "classify"
-    tags = _tag_columns(features)
-    if tags and _word_columns(features, tags):
+        return "tag" if inner_feature(feature_of(features, label)) is not None else "classify"
+    tags = tag_columns(features)
+    if tags and word_columns(features, tags):
         return "tag"
     if any(isinstance(f, ClassLabel) for f in features.values()):
         return "classify"
-    if any(n in LABEL_NAMES and _is_scalar_label(f) for n, f in features.items()):
+    if any(n in LABEL_NAMES and is_scalar_label(f) for n, f in features.items()):
         return "classify"
-    listed = [n for n in tags if n in LABEL_NAMES or _tag_named(n)]
+    listed = [n for n in tags if n in LABEL_NAMES or tag_named(n)]
     if listed:
         raise DataError(
             f"column {listed[0]!r} holds a list of labels per row, but no column holds "
@@ -187,10 +123,10 @@ def _infer_task(features: Features, label: str | None, target: str | None) -> st
             "words as a list too (e.g. \"tokens\": [\"John\", \"runs\"]) and set "
             f"{setting('task', 'tag')}; several labels per text (multi-label) is not "
             "supported")
-    texts = _text_columns(features)
+    texts = text_columns(features)
     if texts:
         numbers = [n for n, f in features.items()
-                   if _is_number(f) and n.lower() not in ID_NAMES]
+                   if is_number(f) and n.lower() not in ID_NAMES]
         if numbers:
             raise DataError(
                 f"cannot tell the task: {', '.join(map(repr, texts))} "
@@ -223,10 +159,10 @@ def _check_text(features: Features, columns: Columns) -> None:
         if column is None:
             continue
         f = feature_of(features, column)
-        if not (_is_word_list(f) if tag else _is_string(f) or _is_json(f)):
+        if not (is_word_list(f) if tag else is_string(f) or is_json(f)):
             kind = "lists of words" if tag else "text"
-            options = (_word_columns(features, []) if tag else _text_columns(features))
-            raise DataError(f"column {column!r} holds {_kind(f)}, not {kind}; choose a text "
+            options = (word_columns(features, []) if tag else text_columns(features))
+            raise DataError(f"column {column!r} holds {feature_kind(f)}, not {kind}; choose a text "
                             f"column: set {setting(field)} (columns of {kind}: "
                             f"{', '.join(options) or 'none'})")
 
@@ -239,52 +175,40 @@ def _check_label(features: Features, columns: Columns) -> None:
         raise DataError(f"column {columns.label!r} cannot be both the text and the label; "
                         f"set {setting('label_column')} to another column")
     f, labels = feature_of(features, columns.label), task_named(columns.task).labels
-    if labels == "row" and not _is_scalar_label(f):
+    if labels == "row" and not is_scalar_label(f):
         raise DataError(
-            f"column {columns.label!r} holds {_kind(f)}, but a class label is one value per "
+            f"column {columns.label!r} holds {feature_kind(f)}, but a class label is one value per "
             f"row; for one tag per word set {setting('task', 'tag')}, or choose another "
             f"column: set {setting('label_column')}")
-    if labels == "word" and _inner(f) is None:
+    if labels == "word" and inner_feature(f) is None:
         raise DataError(
-            f"column {columns.label!r} holds {_kind(f)}, but tagging needs a list of tags "
+            f"column {columns.label!r} holds {feature_kind(f)}, but tagging needs a list of tags "
             f"per row (one per word); for one label per text set {setting('task', 'classify')}")
-
-
-def _kind(f) -> str:
-    if isinstance(f, Value):
-        return f"{f.dtype} values"
-    if isinstance(f, ClassLabel):
-        return "class labels"
-    if _is_json(f):
-        return "mixed values (Json)"
-    if _inner(f) is not None:
-        return f"lists of {_kind(_inner(f))}"
-    return type(f).__name__
 
 
 def _detect(features: Features, name: str, text, label, target) -> Columns:
     task = task_named(name)
     if task.target:
-        return _seq2seq_columns(name, features, _string_columns(features), text, target)
+        return _seq2seq_columns(name, features, string_columns(features), text, target)
     if task.labels == "word":
-        tags = _tag_columns(features)
+        tags = tag_columns(features)
         label = label or _pick(tags, ("ner_tags", "tags"), "tag", "label_column", features)
-        words = _word_columns(features, [label])
+        words = word_columns(features, [label])
         text = text or _pick(words, ("tokens", "words"), "word-list", "text_column",
                              features)
-        return Columns(name, text, label, None, _label_names(features[label]))
-    texts = _text_columns(features)
+        return Columns(name, text, label, None, label_names(features[label]))
+    texts = text_columns(features)
     if task.labels == "row":
         if label is None:
             classes = [n for n, f in features.items() if isinstance(f, ClassLabel)]
             named = [n for n in LABEL_NAMES if n in features]
             numbers = [n for n, f in features.items()
-                       if _is_number(f) and n.lower() not in ID_NAMES and n != text]
+                       if is_number(f) and n.lower() not in ID_NAMES and n != text]
             label = _pick(classes or named or numbers, LABEL_NAMES, "label", "label_column",
                           features)
         texts = [s for s in texts if s != label]
         text = text or _pick(texts, TEXT_NAMES, "text", "text_column", features)
-        return Columns(name, text, label, None, _label_names(features[label]))
+        return Columns(name, text, label, None, label_names(features[label]))
     text = text or _pick(texts, TEXT_NAMES, "text", "text_column", features)
     return Columns(name, text)
 

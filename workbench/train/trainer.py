@@ -22,9 +22,9 @@ from flax import nnx
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..data.load import prepare
 from ..data.prepared import Prepared
-from ..errors import NonFiniteLoss
 from ..nn.models import build_model
 from . import checkpoint
+from .divergence import divergence_error, loss_limit, params_finite
 from .evaluation import evaluate
 from .step import optimizer_for, train_step
 
@@ -34,26 +34,10 @@ Observer = Callable[[str, "Trainer", dict], None]
 MIN_IMPROVEMENT = 1e-4
 
 
-class Diverged(NonFiniteLoss):
-    """The loss stayed finite but exploded: above ``Trainer.loss_limit()``."""
-
-
-# A loss above this many times its expected scale has exploded (see Trainer.loss_limit):
-# a uniform guess scores ln(outputs), and no run that is learning comes near 100x that.
-DIVERGENCE_FACTOR = 100.0
-
-
 def data_parallel_mesh(devices=None) -> jax.sharding.Mesh:
     """A 1-D mesh named 'data' over ``devices`` (default: every local device): pass it to
     ``Trainer(mesh=...)`` to split each batch across devices, parameters replicated."""
     return jax.sharding.Mesh(np.asarray(devices or jax.local_devices()), ("data",))
-
-
-@nnx.jit
-def params_finite(model: nnx.Module) -> jax.Array:
-    """True when every parameter is finite."""
-    leaves = jax.tree.leaves(nnx.state(model, nnx.Param))
-    return jnp.all(jnp.stack([jnp.isfinite(p).all() for p in leaves]))
 
 
 def model_args(data: Prepared) -> dict:
@@ -175,12 +159,10 @@ class Trainer:
         nnx.update(self.optimizer, optimizer_state)
 
     def loss_limit(self) -> float:
-        """The loss above which training has diverged: ``DIVERGENCE_FACTOR`` times the
-        larger of ln(outputs) (what a uniform guess scores: classes, tags or vocabulary)
-        and this trainer's first chunk's mean loss."""
+        """The loss above which training has diverged (``divergence.loss_limit``)."""
         args = model_args(self.data)
         outputs = args["n_classes"] or args["target_vocab_size"] or args["vocab_size"]
-        return DIVERGENCE_FACTOR * max(math.log(max(outputs, 2)), self._first_loss or 0.0)
+        return loss_limit(outputs, self._first_loss)
 
     def _recover(self, snapshot, batches, limit: float = math.inf) -> None:
         """Replay the chunk from its (good) start one step at a time; at the first step
@@ -203,20 +185,7 @@ class Trainer:
             previous = before
         else:
             return  # the replay stayed in range (a nondeterministic spike): go on
-        lr = self.lr
-        advice = (f"Likely cause: the learning rate {lr:g} is too high for this model; try "
-                  f"{lr / 10:g}")
-        if np.isfinite(loss) and loss > limit:
-            raise Diverged(
-                f"training diverged at step {before[0] + 1}: the loss jumped to {loss:.3g}, "
-                f"over {DIVERGENCE_FACTOR:g}x its expected scale (limit {limit:.3g}); the "
-                f"parameters after step {self.step}, the last with a loss in range, were "
-                f"restored. {advice}")
-        why = (f"the loss became {loss}" if not np.isfinite(loss)
-               else f"the update made the parameters non-finite (loss {loss:.3g})")
-        raise NonFiniteLoss(
-            f"training diverged at step {self.step + 1}: {why}; the parameters after step "
-            f"{self.step}, the last finite ones, were restored. {advice}")
+        raise divergence_error(loss, limit, self.lr, before[0] + 1, self.step)
 
     def evaluate(self, split: str = "validation", max_batches: int | None = None) -> dict:
         """Metrics of the current model on ``split`` (see ``evaluation.py``)."""
