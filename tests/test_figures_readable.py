@@ -11,7 +11,6 @@ import pytest
 
 from workbench.presets import PRESETS
 from workbench.ui.compare import ComparePanel
-from workbench.ui.panels import Run
 from workbench.ui.plots.attention import AttentionView
 from workbench.ui.plots.curves import CurvesView
 from workbench.ui.plots.layout import TOKEN_WINDOW
@@ -26,6 +25,7 @@ from workbench.ui.plots.outputs import (
 from workbench.ui.plots.states import GatesView, HiddenView
 from workbench.ui.plots.trajectory import TrajectoryView
 from workbench.ui.plots.widget import PALETTE, FigureWidget
+from workbench.ui.runs import Run
 
 RNG = np.random.default_rng(0)
 TEXT = list(("the quick brown fox jumps over the lazy dog " * 3)[:128])  # 128 characters

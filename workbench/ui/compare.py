@@ -21,8 +21,9 @@ import ipywidgets as W
 
 from ..tasks import TASKS, Task
 from .html import fmt, table_html
-from .panels import STYLE, Report, Run, guarded, set_options, shown
+from .panels import STYLE, Report, guarded, set_options, shown
 from .plots.curves import CurvesView, curves_of
+from .runs import Run
 
 ORDER = [("\u25b2 ascending", True), ("\u25bc descending", False)]
 

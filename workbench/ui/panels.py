@@ -1,11 +1,10 @@
-"""What every panel of the app shares: the error report, widget helpers and a run's
-record. Each panel owns its widgets (``.widget``) and its figures; the ``Workbench``
-(``app.py``) owns the configs and its ``Session`` the runs and the training thread."""
+"""What every panel of the app shares: the error report and widget helpers. Each panel owns
+its widgets (``.widget``) and its figures; the ``Workbench`` (``app.py``) owns the configs
+and its ``Session`` the runs (``runs.py``) and the training thread."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import ipywidgets as W
 
@@ -43,22 +42,3 @@ def selector(description: str, options: list, width: str = "200px") -> W.Dropdow
     """A compact dropdown (with its own Layout, so hiding one hides no other)."""
     return W.Dropdown(options=options, description=description, layout=W.Layout(width=width),
                       style={"description_width": "70px"})
-
-
-@dataclass
-class Run:
-    """A finished (or stopped, or failed) training run, kept for comparison and reload."""
-
-    name: str
-    data: object  # DataConfig
-    model: object  # ModelConfig
-    train: object  # TrainConfig
-    history: list[dict]
-    final: dict
-    outcome: str
-    params: int
-    step: int
-    seconds: float
-    trainer: object | None = None  # the Trainer; None once only the checkpoint is kept
-    path: str | None = None  # checkpoint directory under the runs directory
-    notes: list[str] = field(default_factory=list)

@@ -24,22 +24,19 @@ become current. The views it draws into are the app's (``self.app``).
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ConfigError
 from ..errors import NonFiniteLoss
 from .html import data_preview_html, fmt, status_html
 from .jobs import Jobs
 from .live import LiveObserver, Pacer
-from .panels import Run
+from .runs import Run, Runs
 from .stack import load as load_stack
 
 if TYPE_CHECKING:
     from ..train.trainer import Trainer
 
-KEEP_IN_MEMORY = 8  # older runs keep only their checkpoint (reloaded from disk)
 OUTCOME_KIND = {"finished": "ok", "stopped": "warn", "stopped_early": "ok",
                 "time_budget": "warn", "diverged": "error", "failed": "error"}
 
@@ -56,10 +53,9 @@ class Session:
         self.app = app  # the views: its footer, form, tabs and panels
         self.footer, self.form, self.live = app.footer, app.form, app.live
         self.compare, self.inspect = app.compare, app.inspect_panel
-        self.runs_dir, self.chunk_s, self.observers, self.pacer = (
-            runs_dir, chunk_s, observers, pacer)
+        self.chunk_s, self.observers, self.pacer = chunk_s, observers, pacer
         self.trainer = self.data = self.current_name = self._running = None
-        self.runs: dict[str, Run] = {}
+        self.runs = Runs(runs_dir, self.footer.report)
         self.stop_requested = False
         self.jobs = Jobs(self.footer.status, self.footer.report, before=load_stack)
         self._counter = 0
@@ -216,23 +212,16 @@ class Session:
 
     def _finish(self, name: str, trainer: Trainer, final: dict, outcome: str) -> None:
         """Keep the run, make its model current (if it trained), save it, tell."""
-        from ..nn.models import count_params
-
         if trainer.step == 0:
             self.footer.status(f"{name} {outcome} before its first step; the current model is "
                                "unchanged", OUTCOME_KIND.get(outcome, "warn"))
             return
         if not final:
             final = next((r for r in reversed(trainer.history) if r["kind"] == "eval"), {})
-        run = Run(name, trainer.data.config, trainer.model_config, trainer.config,
-                  list(trainer.history), final, outcome, count_params(trainer.model),
-                  trainer.step, trainer.elapsed, trainer)
-        self.runs[name] = run
         self.footer.progress.value = min(trainer.step, self.footer.progress.max)
         self.footer.speed.value = f"{outcome} after {trainer.elapsed:.1f} s of training"
         self._set_current(name, trainer)
-        run.path = self._save(name, trainer)
-        self._forget_old()
+        self.runs.keep(Run.of(name, trainer, final, outcome), current=trainer)
         for where, update in (("Live view", lambda: self._show_run(name, trainer)),
                               ("Compare", lambda: self.compare.refresh(self.runs))):
             try:
@@ -243,25 +232,6 @@ class Session:
         self.footer.status(f"{name} {outcome} at step {trainer.step}/{trainer.config.steps} in "
                            f"{trainer.elapsed:.1f} s; validation {metrics}",
                            OUTCOME_KIND.get(outcome, "warn"))
-
-    def _save(self, name: str, trainer: Trainer) -> str | None:
-        if self.runs_dir is None:
-            return None
-        try:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            return str(trainer.save(self.runs_dir / f"{stamp}-{name}"))
-        except Exception as err:  # noqa: BLE001 - the run stays in memory
-            self.footer.report(f"Saving {name} (the trained model is kept in memory: fix the "
-                               f"folder, then save it with wb.runs[{name!r}].trainer.save(path), "
-                               "or press Continue, which saves again when it ends)", err)
-            return None
-
-    def _forget_old(self) -> None:
-        """Only the last ``KEEP_IN_MEMORY`` runs keep their trainer; older saved ones are
-        reloaded from their checkpoint."""
-        for run in list(self.runs.values())[:-KEEP_IN_MEMORY]:
-            if run.path and run.trainer is not self.trainer:
-                run.trainer = None
 
     def _show_run(self, name: str, trainer: Trainer) -> None:
         self.live.draw_curves(name, trainer.history)
@@ -304,17 +274,10 @@ class Session:
         if self.busy:
             self.footer.status("Stop the run first, then reload", "warn")
             return False
-        if name not in self.runs:
-            raise ConfigError(f"no run named {name!r}; finished runs: {', '.join(self.runs)}")
-        run = self.runs[name]
-        if run.trainer is None:
-            load_stack()
-            from ..train.trainer import Trainer
-
-            run.trainer = Trainer.resume(run.path)
+        trainer, run = self.runs.trainer_of(name), self.runs[name]
         self.app.fill_setup(run.data, run.model, run.train)
-        self._set_current(name, run.trainer)
+        self._set_current(name, trainer)
         self.live.clear("")
-        self._show_run(name, run.trainer)
+        self._show_run(name, trainer)
         self.footer.status(f"{name} is current", "ok")
         return True
