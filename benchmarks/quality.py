@@ -33,6 +33,7 @@ from workbench.cli.flags import add_data_flags, add_train_flags, configs
 from workbench.data.load import prepare
 from workbench.nn.models import count_params
 from workbench.presets import PRESETS
+from workbench.tasks import metrics
 from workbench.train.evaluation import evaluate
 from workbench.train.trainer import Trainer
 
@@ -125,6 +126,8 @@ def main(argv=None) -> dict:
         "tokens_per_s": round(mean_tokens_per_s(trainer)),
         "params": count_params(trainer.model),
         "reference": getattr(preset, "reference", "") if preset else ""}
+    if name == "bleu":  # every sentence of the split, against its text as the file has it
+        result.update(translated=scores["translated"], bleu_signature=metrics.bleu_signature())
     if args.sample and data.task == "lm":
         print(sample(trainer, args.prompt, args.sample), file=sys.stderr)
     if args.out:

@@ -211,6 +211,21 @@ def test_beam_search_with_one_beam_is_greedy_and_wider_beams_score_no_worse(reve
     assert wd.TRACE_COUNT == before
 
 
+def test_greedy_rows_translate_a_batch_as_greedy_translate_does_each_row(reverser):
+    """What scoring a whole split relies on: batching changes no output, a row without
+    tokens gives nothing, and the loop compiles once for the batch shape."""
+    model, sources = reverser
+    tokens, mask = pad(sources + [[]], MAX_LEN)
+    rows = wtr.greedy_rows(model, tokens, mask)
+    before = dict(wd.TRACE_COUNT)
+    assert wtr.greedy_rows(model, tokens[::-1].copy(), mask[::-1].copy()) == rows[::-1]
+    assert wd.TRACE_COUNT == before
+    assert rows[-1] == [] and len(rows) == len(sources) + 1
+    for src, out in zip(sources, rows, strict=False):
+        assert out == wtr.greedy_translate(model, src, MAX_LEN).ids
+    assert sum(out == src[::-1] for src, out in zip(sources, rows, strict=False)) >= 16
+
+
 _teacher_forced = nnx.jit(lambda model, *inputs: model(*inputs)[0])  # one compile per graph
 
 

@@ -156,7 +156,8 @@ def define_reverse_words():
                 for tokens, mask, targets in zip(batch["tokens"], batch["mask"],
                                                  batch["targets"], strict=True):
                     if mask.any():
-                        hits.append(translate(tokens[mask].tolist()) == until(targets, eos))
+                        [out] = translate(tokens[None], mask[None])
+                        hits.append(out == until(targets, eos))
             return {"exact_match": float(np.mean(hits))}
 
         def preview(self, tokenizer, names, batch, i):

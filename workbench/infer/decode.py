@@ -30,7 +30,8 @@ from ..data.tokenizer import BOS, EOS
 from ..nn.models import Classifier, LanguageModel, Tagger, eval_split
 
 # Incremented each time a compiled function is traced: tests prove decoding compiles once.
-TRACE_COUNT = dict.fromkeys(("sample", "lm_chunk", "forward", "greedy", "beam", "attention"), 0)
+TRACE_COUNT = dict.fromkeys(("sample", "lm_chunk", "forward", "greedy", "greedy_rows", "beam",
+                             "attention"), 0)
 
 
 CHUNK = 16  # LM steps per compiled call: the host syncs (and sees EOS) once per chunk

@@ -68,6 +68,23 @@ def _greedy(graphdef, state, src, src_mask):
     return out, log_probs, t, done
 
 
+@partial(jax.jit, static_argnums=0)
+def _greedy_rows(graphdef, state, src, src_mask):
+    """``_greedy`` for every row of ``src`` at once: ``[B, max_len]`` outputs, PAD after a
+    row's EOS, until every row has ended (a row without tokens ends at once)."""
+    TRACE_COUNT["greedy_rows"] += 1
+    model, u = nnx.merge(graphdef, state), src.shape[1]
+
+    def step(carry):
+        t, out, done = carry
+        tok = jnp.argmax(_next_log_probs(model, src, src_mask, out, t), -1).astype(jnp.int32)
+        tok = jnp.where(done, PAD, tok)
+        return t + 1, out.at[:, t].set(tok), done | (tok == EOS)
+
+    init = (jnp.int32(0), jnp.full(src.shape, PAD, jnp.int32), ~src_mask.any(axis=1))
+    return jax.lax.while_loop(lambda c: (c[0] < u) & ~c[2].all(), step, init)[1]
+
+
 @partial(jax.jit, static_argnums=(0, 1))
 def _beam(graphdef, beam, state, src, src_mask, alpha):
     """Beam search over a ``[beam, max_len]`` buffer. Each step ranks all ``beam x V``
@@ -144,6 +161,20 @@ def greedy_translate(model: nnx.Module, src_ids: Sequence[int], max_len: int) ->
     log_prob = float(np.asarray(log_probs)[: int(t)].sum())
     n = int(t) - int(bool(done))  # EOS is scored but not returned
     return _result(split, source, out, n, log_prob, log_prob, done)
+
+
+def greedy_rows(model: nnx.Module, tokens: np.ndarray, mask: np.ndarray) -> list[list[int]]:
+    """``greedy_translate`` of every row of ``tokens [B, T]`` (real tokens first, marked by
+    ``mask``; ``T`` is the output's ``max_len``), from one compiled loop over the batch, so
+    a whole split is scored in ``N / B`` loops instead of ``N``. Outputs without BOS and
+    EOS; a row without tokens gives ``[]``. Compiles once per (architecture, shape)."""
+    require_model(model, (RecurrentSeq2Seq, TransformerSeq2Seq), "greedy_rows", "seq2seq")
+    out = np.asarray(_greedy_rows(*eval_split(model), jnp.asarray(tokens, jnp.int32),
+                                  jnp.asarray(mask, bool)))
+    rows = []
+    for row, real in zip(out.tolist(), np.asarray(mask).any(axis=1), strict=True):
+        rows.append(row[: row.index(EOS)] if EOS in row else row if real else [])
+    return rows
 
 
 def beam_translate(model: nnx.Module, src_ids: Sequence[int], max_len: int, beam: int = 4,

@@ -97,8 +97,8 @@ class Task:
     def scores(self, data, split: str, kept: list[tuple[dict, np.ndarray]], loss: float,
                translate: Callable) -> dict:
         """Metrics of ``split`` beyond loss and accuracy, from the evaluated batches and
-        their host predictions ``kept``; ``translate(tokens) -> ids`` decodes a source
-        greedily (for a task that writes text)."""
+        their host predictions ``kept``; ``translate(tokens [B, T], mask [B, T])`` gives
+        each row's greedy output ids (for a task that writes text)."""
         return {}
 
     def preview(self, tokenizer, names, batch: dict, i: int) -> tuple[str, ...]:

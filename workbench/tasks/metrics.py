@@ -197,11 +197,25 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     return float(BLEU().corpus_score(hyps, [refs]).score)
 
 
+def bleu_signature() -> str:
+    """sacreBLEU's signature of ``bleu``'s settings (``nrefs:1|case:mixed|eff:no|tok:13a|
+    smooth:exp|version:...``), printed beside a score so it can be compared."""
+    from sacrebleu.metrics import BLEU
+
+    scorer = BLEU()
+    scorer.corpus_score(["a"], [["a"]])  # the signature names the references counted
+    return str(scorer.get_signature())
+
+
 def exact_match(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """The fraction of hypotheses equal to their reference once leading and trailing
-    whitespace is dropped and every inner run of whitespace becomes one space."""
+    """The fraction of hypotheses equal to their reference in the words BLEU compares:
+    both split by sacreBLEU's 13a tokenizer, so whitespace runs, and the space a word-level
+    tokenizer puts before punctuation ("end ." for "end."), do not count."""
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
     hyps, refs = _strings(hypotheses, references)
-    same = sum(" ".join(h.split()) == " ".join(r.split()) for h, r in zip(hyps, refs, strict=True))
+    words = Tokenizer13a()
+    same = sum(words(h).split() == words(r).split() for h, r in zip(hyps, refs, strict=True))
     return _ratio(same, len(hyps))
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import metrics
 from .base import Task, pad, until
-
-TRANSLATE_EXAMPLES = 200  # greedy decoding is slow: BLEU is measured on this many
 
 
 class Seq2Seq(Task):
@@ -16,26 +16,35 @@ class Seq2Seq(Task):
     preview_header = ("source", "target")
 
     def encode(self, split, tokenizer, max_len):
-        """The decoder reads BOS + target and is scored on target + EOS."""
+        """The decoder reads BOS + target and is scored on target + EOS; the target text
+        itself is kept (``target_text``), the reference BLEU is scored against."""
         arrays = super().encode(split, tokenizer, max_len)
-        target = tokenizer.encode(split.read("target"))
+        texts = split.read("target")
+        target = tokenizer.encode(texts)
         arrays["dec_tokens"], _ = pad([[tokenizer.bos, *t] for t in target], max_len)
         arrays["targets"], arrays["dec_lengths"] = pad([[*t, tokenizer.eos] for t in target],
                                                        max_len)
+        arrays["target_text"] = np.asarray(texts, dtype=object)
         return arrays
 
     def model_args(self, data) -> dict:
         return {**super().model_args(data), "target_vocab_size": data.vocab_size}
 
     def scores(self, data, split, kept, loss, translate) -> dict:
-        """BLEU and exact match of greedy translations of the first examples."""
-        tok, eos, hyps, refs = data.tokenizer, data.tokenizer.eos, [], []
-        for batch in data.batches(split, train=False):  # past max_batches too: BLEU
-            for tokens, mask, targets in zip(batch["tokens"], batch["mask"], batch["targets"],
-                                             strict=True):
-                if mask.any() and len(hyps) < TRANSLATE_EXAMPLES:
-                    hyps.append(tok.decode(translate(tokens[mask].tolist())))
-                    refs.append(tok.decode(until(targets, eos)))
+        """BLEU (sacreBLEU, detokenized output against the target text as the file has it)
+        and exact match of greedy translations of the split's rows in file order: all of
+        them, or as many as the evaluated batches held (``max_batches``)."""
+        rows, size, width = data.rows(split), data.config.batch_size, data.config.max_len
+        n = min(len(rows["lengths"]), len(kept) * size)
+        hyps = []
+        for start in range(0, n, size):  # fixed [size, max_len] batches: one compilation
+            idx = np.arange(start, start + size)
+            real = idx < n
+            take = np.where(real, idx, 0)
+            mask = (np.arange(width)[None] < np.minimum(rows["lengths"][take], width)[:, None])
+            outputs = translate(rows["tokens"][take], mask & real[:, None])
+            hyps += [data.tokenizer.decode(ids) for ids in outputs[: int(real.sum())]]
+        refs = [str(t) for t in rows["target_text"][:n]]
         return {"bleu": metrics.bleu(hyps, refs), "exact_match": metrics.exact_match(hyps, refs),
                 "translated": len(hyps)}
 

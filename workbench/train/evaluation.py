@@ -42,10 +42,10 @@ def evaluate(model: nnx.Module, data: Prepared, split: str = "validation",
     sums, kept = _passes(model, data, split, max_batches, place)
     count = max(sums["count"], 1.0)
     loss = sums["loss_sum"] / count
-    from ..infer.translate import greedy_translate
+    from ..infer.translate import greedy_rows
 
-    def translate(tokens: list[int]) -> list[int]:
-        return greedy_translate(model, tokens, data.config.max_len).ids
+    def translate(tokens: np.ndarray, mask: np.ndarray) -> list[list[int]]:
+        return greedy_rows(model, tokens, mask)
 
     return {"loss": loss, "accuracy": sums["correct"] / count,
             **data.family.scores(data, split, kept, loss, translate)}
