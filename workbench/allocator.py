@@ -6,12 +6,11 @@ next one faults in again: a language-model step on the standard shape (vocabular
 batch 32 x 128) touched ~110k fresh pages (0.2-0.3 s of kernel time) per step. ``tune()``
 serves large blocks from malloc's heaps and never trims them, so the pages stay mapped
 from one step to the next. XLA's worker threads share two arenas (one arena made them
-queue on its lock). Measured on 2 cores: that LM step 639 -> 492 ms, LSTM classification
-128 -> 124 ms (``benchmarks/README.md``).
+queue on its lock). The LM step gains most, small models little (``benchmarks/README.md``).
 
 The price: freed memory stays with the process, and blocks of different sizes no longer
-fit the holes others left, so the peak can grow. LSTM classification at length 4096 with
-``remat`` peaked at 3194 MiB instead of 1946 (the plain fused path: 2210 instead of 2294).
+fit the holes others left, so the peak can grow (by more than half for a long sequence
+with ``remat``, measured there too).
 So it is opt-in: ``WORKBENCH_MALLOC=reuse`` in the environment, and the app and the CLI
 call ``from_env()`` before JAX starts its threads (it must come first to take full effect).
 Not glibc (macOS, musl): nothing happens.

@@ -1,9 +1,9 @@
 """XLA's compiled programs kept on disk, so a new session skips compiling what an earlier
 one compiled (JAX's persistent compilation cache).
 
-Compiling is most of a cold first step: building the app's default LSTM and running its
-first step took 2.9 s on a 2-core CPU (then ~4 ms a step); with the cache warm, in a later
-session, 0.74 s. The app (``Workbench``) and the CLI call ``enable()``; library code never
+Compiling is most of a cold first step: a few seconds for the app's default LSTM on a
+2-core CPU (then milliseconds a step), a quarter of that with the cache warm in a later
+session (``benchmarks/README.md``). The app (``Workbench``) and the CLI call ``enable()``; library code never
 does it behind a user's back.
 
 Where: ``$WORKBENCH_XLA_CACHE`` if set (a folder, or ``off``), else

@@ -52,11 +52,11 @@ def hits(logits: jax.Array, labels: jax.Array) -> jax.Array:
     that a tie for the top shares the point among the tied classes (all-equal logits
     score chance, ``1 / classes``).
 
-    Written for XLA CPU, where a reduction over a comparison is slow: ``argmax`` took 72 ms
-    on a [4096, 10000] language-model batch and counting ties with ``logits == top`` 50;
-    this takes ~20. Ties are counted as ``sum(exp((logits - top) * 1e38))``: exactly 1 per
-    tied class, nothing for a logit more than 1e-36 below the top (in float32 whatever
-    the logits' type). In the full LM step: 614 -> 552-585 ms."""
+    Written for XLA CPU, where a reduction over a comparison (``argmax``, ``logits ==
+    top``) is slow on a language model's logits: ties are counted as
+    ``sum(exp((logits - top) * 1e38))``, exactly 1 per tied class and nothing for a logit
+    more than 1e-36 below the top (in float32 whatever the logits' type), a few times
+    faster than ``argmax`` there (measured in ``benchmarks/README.md``)."""
     logits = jnp.asarray(logits)
     top = logits.max(axis=-1, keepdims=True)
     ties = jnp.exp((logits - top).astype(jnp.float32) * 1e38).sum(axis=-1, keepdims=True)
