@@ -3,8 +3,8 @@ one compiled (JAX's persistent compilation cache).
 
 Compiling is most of a cold first step: a few seconds for the app's default LSTM on a
 2-core CPU (then milliseconds a step), a quarter of that with the cache warm in a later
-session (``benchmarks/README.md``). The app (``Workbench``) and the CLI call ``enable()``; library code never
-does it behind a user's back.
+session (``benchmarks/README.md``). The app (``Workbench``) and the CLI call ``enable()``;
+library code never does it behind a user's back.
 
 Where: ``$WORKBENCH_XLA_CACHE`` if set (a folder, or ``off``), else
 ``$XDG_CACHE_HOME/rnn-workbench/xla`` (``~/.cache/...``). A folder already chosen with
