@@ -45,7 +45,7 @@ class Task:
     - ``causal``: the model must not see what it predicts (no bidirectional encoder);
     - ``head``: the model built for it, a key of ``nn.models.HEADS``;
     - ``options``: the model settings that apply to this task alone (the app greys the
-      others out, each with the reason in ``only``);
+      others out);
     - ``writes``: the model writes a text with a decoder (its batches carry decoder
       tokens; the app translates what is typed);
     - ``main_metrics``: the metrics a table of runs shows for it;
@@ -104,14 +104,6 @@ class Task:
     def preview(self, tokenizer, names, batch: dict, i: int) -> tuple[str, ...]:
         """Row ``i`` of ``batch`` as the cells of ``preview_header``, for the data preview."""
         return (tokenizer.decode(batch["tokens"][i][batch["mask"][i]]),)
-
-    @staticmethod
-    def only(option: str) -> str | None:
-        """Why ``option`` is greyed out for tasks that do not list it (None: it applies
-        to every task)."""
-        return {"pooling": "pooling: classification only",
-                "tie_weights": "tied weights: language model only",
-                "attention": "attention kind: recurrent seq2seq only"}.get(option)
 
 
 def task_named(name: str) -> Task:

@@ -5,8 +5,12 @@ read from the architecture, the task's facts (``tasks.Task``) and the dataset's 
 from __future__ import annotations
 
 from ..config import CAUSAL_TASKS
-from ..tasks import Task, task_named
+from ..tasks import task_named
 from .setup_presets import BUILTIN_TASKS
+
+# Why a task's own model option is greyed out for the tasks that do not list it
+ONLY = {"pooling": "pooling: classification only", "tie_weights": "tied weights: language "
+        "model only", "attention": "attention kind: recurrent seq2seq only"}
 
 
 def applicable(model: dict, task: str | None) -> dict:
@@ -24,7 +28,7 @@ def greyed(arch: str, task: str | None, dataset: str) -> dict[str, str | None]:
     family = None if task is None else task_named(task)
 
     def only(option: str) -> str | None:  # a task's own option, greyed for the others
-        return None if family is None or option in family.options else Task.only(option)
+        return None if family is None or option in family.options else ONLY[option]
 
     fixed = "a built-in's columns are fixed" if builtin_data else None
     return {
@@ -33,7 +37,7 @@ def greyed(arch: str, task: str | None, dataset: str) -> dict[str, str | None]:
                           else "a language model must not see the tokens it predicts"
                           if family is not None and family.causal else None),
         "pooling": only("pooling"),
-        "attention": only("attention") or (None if recurrent else Task.only("attention")),
+        "attention": only("attention") or (None if recurrent else ONLY["attention"]),
         "tie_weights": only("tie_weights"),
         "difficulty": (None if builtin_data and dataset != "prose" else
                        "difficulty: generated built-in datasets only"),
