@@ -14,25 +14,12 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from .synthetic import (
-    KEYS,
-    Maker,
-    Row,
-    addition,
-    brackets,
-    brackets_depth,
-    counting,
-    parity,
-    recall,
-    sentiment,
-    transduce,
-)
+from .synthetic import GENERATED, Generated, Maker, Row
 
 DEFAULT_SIZE = 4000          # training examples when ``size`` is None
 MIN_VALIDATION = 50          # validation holds max(MIN_VALIDATION, size // 8) examples
@@ -80,40 +67,10 @@ def _prose(size: int | None) -> dict[str, dict[str, list]]:
 # --- the registry ------------------------------------------------------------------------
 
 
-class _Builtin(NamedTuple):
-    task: str
-    make: Maker | None  # None: not generated (prose)
-    labels: tuple[str, ...] | Callable[[int], tuple[str, ...]] | None  # or difficulty -> names
-    description: str
-
-
-def _depth_names(difficulty: int) -> tuple[str, ...]:
-    return tuple(f"d{k}" for k in range(difficulty + 3))  # depths 0..max (difficulty + 2)
-
-
-_BUILTINS: dict[str, _Builtin] = {
-    "prose": _Builtin("lm", None, None, "Real English: the Python language-reference help "
-                      "topics that ship with CPython, one document per topic."),
-    "sentiment": _Builtin("classify", sentiment, ("negative", "positive"), "Synthetic "
-                          "movie/food/product sentences with negation, intensifiers and 'but'."),
-    "recall": _Builtin("classify", recall, KEYS, "Synthetic: recall the first symbol (a-h) "
-                       "after 5 to 10 x difficulty distractor digits."),
-    "parity": _Builtin("classify", parity, ("even", "odd"), "Synthetic: is the number of 1s "
-                       "in a bit string even or odd?"),
-    "counting": _Builtin("classify", counting, ("a", "b"), "Synthetic: which of a / b occurs "
-                         "more often (never a tie)?"),
-    "brackets": _Builtin("classify", brackets, ("balanced", "unbalanced"), "Synthetic: is a "
-                         "( ) [ ] string balanced? Unbalanced ones are one-edit near misses."),
-    "brackets-depth": _Builtin("tag", brackets_depth, _depth_names, "Synthetic: tag each "
-                               "bracket with the nesting depth after reading it."),
-    "copy": _Builtin("seq2seq", transduce(lambda s: s), None, "Synthetic: copy a symbol "
-                     "sequence (attention comes out diagonal)."),
-    "reverse": _Builtin("seq2seq", transduce(lambda s: s[::-1]), None, "Synthetic: reverse a "
-                        "symbol sequence (attention comes out anti-diagonal)."),
-    "sort": _Builtin("seq2seq", transduce(sorted), None, "Synthetic: sort a symbol sequence "
-                     "(digits before letters)."),
-    "addition": _Builtin("seq2seq", addition, None, "Synthetic: add two numbers written "
-                         "digit by digit."),
+_BUILTINS: dict[str, Generated] = {
+    "prose": Generated("lm", None, None, "Real English: the Python language-reference help "
+                       "topics that ship with CPython, one document per topic."),
+    **GENERATED,
 }
 NAMES: tuple[str, ...] = tuple(_BUILTINS)
 
