@@ -17,6 +17,7 @@ from workbench.data.tokenizer import BOS, EOS
 from workbench.infer import decode as wd
 from workbench.infer import translate as wtr
 from workbench.train import step as wt
+from workbench.train.evaluation import evaluate
 
 LOGITS = np.array([2.0, -1.0, 0.5, 1.5, 0.0, -3.0], np.float32)  # argmax 0, runner-up 3
 
@@ -224,6 +225,24 @@ def test_greedy_rows_translate_a_batch_as_greedy_translate_does_each_row(reverse
     for src, out in zip(sources, rows, strict=False):
         assert out == wtr.greedy_translate(model, src, MAX_LEN).ids
     assert sum(out == src[::-1] for src, out in zip(sources, rows, strict=False)) >= 16
+
+
+def test_bleu_scores_every_validation_row_against_its_target_text(reverser):
+    """Scoring a seq2seq split translates each of its rows once, in file order, and
+    compares the output with the row's target as the file has it."""
+    model, _ = reverser
+    data = prepare(DataConfig(dataset="reverse", size=3000, max_len=MAX_LEN, batch_size=64))
+    rows = data.rows("validation")
+    scores = evaluate(model, data, "validation")
+    assert scores["translated"] == len(rows["lengths"]) == 375
+    hits = 0
+    for tokens, n, text in zip(rows["tokens"], rows["lengths"], rows["target_text"],
+                               strict=True):
+        out = wtr.greedy_translate(model, tokens[:n].tolist(), MAX_LEN).ids
+        hits += " ".join(data.tokenizer.decode(out).split()) == " ".join(text.split())
+    assert scores["exact_match"] == pytest.approx(hits / 375)
+    assert scores["bleu"] == pytest.approx(evaluate(model, data, "validation")["bleu"])
+    assert evaluate(model, data, "validation", max_batches=2)["translated"] == 200
 
 
 _teacher_forced = nnx.jit(lambda model, *inputs: model(*inputs)[0])  # one compile per graph
