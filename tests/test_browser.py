@@ -59,7 +59,9 @@ VIEWPORT = {"width": 1280, "height": 900}
 STEPS = 1_000_000  # more than any test waits for: only Stop can end the run
 SERVER_START_S, NOTEBOOK_RUN_S, TRAIN_S = 120, 600, 300
 FIRST_CLICK_S = 15  # a Train click is taken within 15 s of the quickstart opening
-BUSY_CELL_S = 25  # how long the test's busy cell sleeps
+# How long the test's busy cell sleeps: long enough that the click lands inside it even when
+# the loaded machine makes the browser slow to click (a 25 s sleep once ended first).
+BUSY_CELL_S = 60
 PROBE_ADVANCES = 5  # distinct probe steps the Live view must show during one run
 # JupyterLab's app settings: no news popup, and every cell rendered (no windowing), so
 # the app's output exists in the DOM wherever the notebook is scrolled
@@ -457,10 +459,15 @@ def test_a_click_while_a_cell_runs_is_met_by_the_busy_notice_in_jupyterlab(sessi
                  "the kernel to run the sleeping cell", 60)
     if session.page.get_by_text("has not answered your click").count():
         session.fail("the busy-kernel notice shows before any click during the busy cell")
+    busy_at = time.monotonic()
     session.click(widget_tab(session, "Start"), "the app's Start tab")
     session.page.locator("button.wb-start-run").first.click()
+    clicked = time.monotonic() - busy_at
+    status = session.page.evaluate(f"() => ({NOTEBOOK_JS}).sessionContext.kernelDisplayStatus")
     session.wait("() => document.body.innerText.includes('has not answered your click')",
-                 "the busy-kernel notice after a click during a running cell", 15)
+                 f"the busy-kernel notice after a click during a running cell (clicked "
+                 f"{clicked:.1f} s into the {BUSY_CELL_S} s cell; the kernel was {status!r} "
+                 "just after the click)", 15)
     session.shot("kernel-busy")
     session.wait("() => !document.body.innerText.includes('has not answered your click')",
                  "the notice to clear once the cell finished", BUSY_CELL_S + 60)
