@@ -60,7 +60,7 @@ STEPS = 1_000_000  # more than any test waits for: only Stop can end the run
 SERVER_START_S, NOTEBOOK_RUN_S, TRAIN_S = 120, 600, 300
 FIRST_CLICK_S = 15  # a Train click is taken within 15 s of the quickstart opening
 # How long the test's busy cell sleeps: long enough that the click lands inside it even when
-# the loaded machine makes the browser slow to click (a 25 s sleep once ended first).
+# the loaded machine makes the browser slow to click (a 25 s sleep may once have ended first).
 BUSY_CELL_S = 60
 PROBE_ADVANCES = 5  # distinct probe steps the Live view must show during one run
 # JupyterLab's app settings: no news popup, and every cell rendered (no windowing), so
