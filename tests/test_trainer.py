@@ -169,3 +169,22 @@ def test_curves_of_splits_a_history_into_train_and_validation_arrays():
     np.testing.assert_array_equal(curves["val_step"], [10])
     np.testing.assert_array_equal(curves["val_metric"], [np.nan])
     assert curves["metric_name"] == "accuracy"
+
+
+def test_keep_best_ends_with_the_parameters_of_the_best_validation():
+    """A run that overfits (64 examples, a high rate) ends with the parameters of its best
+    validation, not its last; its step, optimizer and history stay where they were."""
+    data = prepare(DataConfig(dataset="sentiment", size=64, max_len=16, batch_size=16))
+    config = TrainConfig(steps=300, eval_every=20, lr=1e-2, keep_best=True)
+    trainer = Trainer(data, ModelConfig(arch="gru", hidden=64, embed=32), config)
+    final = trainer.fit()
+    evals = [r for r in trainer.history if r["kind"] == "eval"]
+    best = min(evals[:-2], key=lambda r: r["loss"])
+    assert evals[-2]["step"] == 300 and evals[-2]["loss"] > 1.2 * best["loss"]  # it overfit
+    assert final["restored_from_step"] == best["step"] < 300 and trainer.step == 300
+    assert final["loss"] == pytest.approx(best["loss"], rel=1e-6)
+    assert trainer.evaluate()["loss"] == pytest.approx(best["loss"], rel=1e-6)
+    plain = Trainer(data, ModelConfig(arch="gru", hidden=64, embed=32),
+                    config.replace(keep_best=False)).fit()
+    assert "restored_from_step" not in plain and plain["loss"] == pytest.approx(
+        evals[-2]["loss"], rel=1e-6)

@@ -231,6 +231,9 @@ class TrainConfig:
     eval_batches: cap on validation batches per evaluation (None = the whole split)
     patience:     stop after this many validations without an improvement of more than
                   0.01% (None = never)
+    keep_best:    end with the parameters of the best validation loss seen (they are
+                  restored when the end's validation is worse: a run that overfits keeps
+                  its best model, not its last)
     chunk:        steps run between host updates (one device-to-host transfer each)
     seed:         parameter init, dropout and data order
     """
@@ -246,6 +249,7 @@ class TrainConfig:
     eval_every: int = 200
     eval_batches: int | None = None
     patience: int | None = None
+    keep_best: bool = False
     chunk: int = 20
     seed: int = 0
 
@@ -264,6 +268,8 @@ class TrainConfig:
         for name in ("eval_batches", "patience"):
             if getattr(self, name) is not None:
                 _at_least(name, getattr(self, name), 1)
+        if not isinstance(self.keep_best, bool):
+            raise ConfigError(f"keep_best={self.keep_best!r} must be true or false")
         if self.minutes is not None and not self.minutes > 0:
             raise ConfigError(f"minutes={self.minutes!r} must be > 0")
 

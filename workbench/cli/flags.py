@@ -18,9 +18,10 @@ DATA_FLAGS = {"dataset": "dataset", "name": "name", "split": "split", "task": "t
               "vocab_size": "vocab_size", "max_len": "max_len", "batch_size": "batch_size",
               "difficulty": "difficulty", "seed": "seed"}
 TRAIN_FLAGS = {"steps": "steps", "minutes": "minutes", "lr": "lr", "seed": "seed",
-               "eval_every": "eval_every", "optimizer": "optimizer"}
+               "eval_every": "eval_every", "optimizer": "optimizer", "keep_best": "keep_best"}
 # What ``--resume`` may change: how much longer and how to train, never what is trained.
-RESUMABLE = ("steps", "minutes", "lr", "eval_every", "eval_batches", "patience", "chunk")
+RESUMABLE = ("steps", "minutes", "lr", "eval_every", "eval_batches", "patience", "chunk",
+             "keep_best")
 def split_path(text: str) -> tuple[str, str]:
     split, sep, path = text.partition("=")
     if not sep or not split or not path:
@@ -133,6 +134,8 @@ def add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pooling", choices=("last", "mean", "attention"))
     p.add_argument("--attention", choices=("additive", "dot"))
     p.add_argument("--optimizer", choices=("adam", "adamw", "sgd"))
+    p.add_argument("--keep-best", action="store_true", default=None,
+                   help="end with the parameters of the best validation, not the last")
     p.add_argument("--out", help="folder for the run: new, empty, or an earlier run (with "
                    "--resume or --overwrite); default: a fresh runs/<time>-<setup>")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out "

@@ -210,7 +210,7 @@ class Trainer:
         started) or 'stopped_early' (patience). The stop request is used up here."""
         c = self.config
         deadline = None if c.minutes is None else time.monotonic() + 60 * c.minutes
-        best, waited, outcome = math.inf, 0, "finished"
+        best, waited, outcome, kept = math.inf, 0, "finished", None
         try:
             while self.step < c.steps and outcome == "finished":
                 if self._stop.is_set():
@@ -223,6 +223,8 @@ class Trainer:
                         loss = self.evaluate(max_batches=c.eval_batches)["loss"]
                         better = best == math.inf or loss < best - MIN_IMPROVEMENT * abs(best)
                         best, waited = (loss, 0) if better else (best, waited + 1)
+                        if better and c.keep_best:
+                            kept = self._snapshot()
                         if c.patience is not None and waited >= c.patience:
                             outcome = "stopped_early"
         except Exception as err:
@@ -231,8 +233,19 @@ class Trainer:
         finally:
             self._stop.clear()
         final = {**self.evaluate(max_batches=c.eval_batches), "outcome": outcome}
+        if kept is not None and final["loss"] > best:
+            final = {**self._back_to(kept), "outcome": outcome}
         self._notify("stopped" if outcome == "stopped" else "finished", final)
         return final
+
+    def _back_to(self, kept) -> dict:
+        """Restore the parameters of snapshot ``kept`` (the best validation), keeping the
+        step, the optimizer state and the history; the validation record of the restored
+        model says where its parameters came from (``restored_from_step``)."""
+        nnx.update(self.model, kept[1][0])
+        record = self.evaluate(max_batches=self.config.eval_batches)
+        record["restored_from_step"] = kept[0]
+        return record
 
     # -- checkpoints ------------------------------------------------------------------
     def save(self, path) -> pathlib.Path:
