@@ -139,6 +139,6 @@ def add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="folder for the run: new, empty, or an earlier run (with "
                    "--resume or --overwrite); default: a fresh runs/<time>-<setup>")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out "
-                   "(only --steps, --minutes, --lr, --eval-every may change)")
+                   "(only --steps, --minutes, --lr, --eval-every, --keep-best may change)")
     p.add_argument("--overwrite", action="store_true", help="train a new run in --out over "
                    "the earlier one (only the workbench's files there are replaced)")

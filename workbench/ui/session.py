@@ -229,6 +229,8 @@ class Session:
             except Exception as err:  # noqa: BLE001 - shown; the run is already kept
                 self.footer.report(where, err)
         metrics = ", ".join(f"{k} {fmt(final[k])}" for k in ("loss", "accuracy") if k in final)
+        if "restored_from_step" in final:  # keep_best went back to the best validation
+            metrics += f" (the parameters of step {final['restored_from_step']}, its best)"
         self.footer.status(f"{name} {outcome} at step {trainer.step}/{trainer.config.steps} in "
                            f"{trainer.elapsed:.1f} s; validation {metrics}",
                            OUTCOME_KIND.get(outcome, "warn"))
