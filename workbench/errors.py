@@ -3,8 +3,8 @@ show as a message rather than a traceback.
 
 They live apart from the code that raises them so the app can name them without
 importing JAX or ``datasets`` (it shows its widgets before either is loaded; see
-``ui/session.py``). Each is re-exported where it is raised (``config``, ``data.load``,
-``train.checkpoint``, ``train.trainer``), which stay the places to import them from."""
+``ui/stack.py``). Import them from here; ``config``, ``data.columns`` (and so
+``data.load``) and ``train.checkpoint_files`` also hold the one each raises, as before."""
 
 
 class ConfigError(ValueError):

@@ -89,9 +89,13 @@ class Task:
         return {"tokens": tokens, "lengths": lengths}
 
     def model_args(self, data) -> dict:
-        """The data-derived arguments of ``build_model`` (``data``: a ``Prepared``); all
-        three keys always, as a saved run's ``meta.json`` records them."""
-        return {"vocab_size": data.vocab_size, "n_classes": None, "target_vocab_size": None}
+        """The data-derived arguments of ``build_model`` (``data``: a ``Prepared``), read
+        off the facts: the label count for a task with labels, the (shared) vocabulary for
+        the decoder of one that writes. All three keys always, as a saved run's
+        ``meta.json`` records them."""
+        return {"vocab_size": data.vocab_size,
+                "n_classes": None if self.labels is None else len(data.label_names),
+                "target_vocab_size": data.vocab_size if self.writes else None}
 
     # --- the metrics ----------------------------------------------------------------
     def scores(self, data, split: str, kept: list[tuple[dict, np.ndarray]], loss: float,

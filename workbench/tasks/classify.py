@@ -20,9 +20,6 @@ class Classify(Task):
         arrays["labels"] = np.asarray(split.label_ids(split.read("label")), np.int32)
         return arrays
 
-    def model_args(self, data) -> dict:
-        return {**super().model_args(data), "n_classes": len(data.label_names)}
-
     def scores(self, data, split, kept, loss, translate) -> dict:
         """Macro F1, per-class precision and recall, the confusion matrix."""
         y_true, y_pred = [], []

@@ -32,9 +32,6 @@ class Seq2Seq(Task):
         arrays["target_text"] = np.asarray(texts, dtype=object)
         return arrays
 
-    def model_args(self, data) -> dict:
-        return {**super().model_args(data), "target_vocab_size": data.vocab_size}
-
     def scores(self, data, split, kept, loss, translate) -> dict:
         """BLEU (sacreBLEU, detokenized output against the target text as the file has it)
         and exact match of greedy translations of the split's rows in file order: all of

@@ -27,9 +27,6 @@ class Tag(Task):
         return {"tokens": tokens, "lengths": lengths,
                 "labels": _aligned(encoded, tags, max_len, split.label_ids)}
 
-    def model_args(self, data) -> dict:
-        return {**super().model_args(data), "n_classes": len(data.label_names)}
-
     def scores(self, data, split, kept, loss, translate) -> dict:
         """Token accuracy; entity precision, recall and F1 where the tags are BIO/IOB1."""
         names = data.label_names

@@ -11,7 +11,7 @@ app says so (``model_changed``) or the panel finds out itself before its next ac
 
 The inference code (``infer``, which loads JAX) is imported inside the actions: they need
 a trained model, so JAX is loaded by then, and the app appears without waiting for it
-(``session.py``).
+(``stack.py``).
 """
 
 from __future__ import annotations
