@@ -238,15 +238,18 @@ class Session:
         pytest.fail(f"{self.name}: {what}\nscreenshot: {path}\nbrowser errors:\n{errors}\n"
                     f"visible plotly figures (title: points per trace):\n{plots}")
 
-    def wait(self, js: str, what: str, timeout_s: float, arg=None):
-        """The truthy value of ``js(arg)`` once it has one (polled twice a second)."""
+    def wait(self, js: str, what: str, timeout_s: float, arg=None, detail: str = ""):
+        """The truthy value of ``js(arg)`` once it has one (polled twice a second). On a
+        time-out the failure adds what the page's ``detail()`` returns, if given."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
             handle = self.page.wait_for_function(js, arg=arg, timeout=timeout_s * 1000,
                                                  polling=500)
         except PlaywrightTimeout:
-            self.fail(f"timed out after {timeout_s} s waiting for {what}")
+            said = f"\n{self.page.evaluate(detail)}" if detail else ""
+            self.fail(f"timed out after {timeout_s} s waiting for {what} (load average "
+                      f"{os.getloadavg()[0]:.1f}){said}")
         return handle.json_value()
 
     def wait_visible(self, locator, what: str, timeout_s: float) -> None:
@@ -444,6 +447,35 @@ def test_quickstart_app_answers_at_once_and_shows_training_live_in_jupyterlab(se
     assert taken < FIRST_CLICK_S, f"the first Train click took {taken:.1f} s"
 
 
+# Whether the shown busy-kernel notice lies inside the window.
+NOTICE_IN_VIEW = """() => {
+    const box = Array.from(document.querySelectorAll('.wb-kernel-notice'))
+        .find(b => b.getClientRects().length > 0);
+    if (!box) return false;
+    const r = box.getBoundingClientRect();
+    return r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight
+        && r.right <= window.innerWidth;
+}"""
+# Runs `time.sleep(seconds)` in the notebook's kernel as a cell would, and keeps what the
+# kernel said about it (its iopub messages, the kernel's status changes, with the ms since
+# the request) in `window.wbSleep`; `running` turns true when the kernel starts the code.
+SLEEP_CELL = f"""(seconds) => {{
+    const kernel = ({NOTEBOOK_JS}).sessionContext.session.kernel, t0 = performance.now();
+    const state = window.wbSleep = {{running: false, log: []}};
+    const note = (what) => state.log.push(`${{Math.round(performance.now() - t0)}} ms ${{what}}`);
+    kernel.statusChanged.connect((_, status) => note(`kernel status ${{status}}`));
+    const future = kernel.requestExecute({{code: `import time; time.sleep(${{seconds}})`}});
+    note(`sent (connection ${{kernel.connectionStatus}}, status ${{kernel.status}})`);
+    future.onIOPub = (msg) => {{
+        const type = msg.header.msg_type;
+        note(type === 'status' ? `status ${{msg.content.execution_state}}` : type);
+        if (type === 'execute_input') {{ state.running = true; }}
+    }};
+    future.onReply = () => note('reply');
+    return true;
+}}"""
+
+
 def test_a_click_while_a_cell_runs_is_met_by_the_busy_notice_in_jupyterlab(session,
                                                                              lab_url):
     """A click while a cell keeps the kernel busy is met by the notice, which goes away
@@ -451,12 +483,13 @@ def test_a_click_while_a_cell_runs_is_met_by_the_busy_notice_in_jupyterlab(sessi
     app has trained, ipykernel answers widget messages even while a cell runs.)"""
     run_all_cells_in_lab(session, lab_url)
     # On a loaded 2-core machine the kernel can take many seconds to pick the cell up (the
-    # app's background compile shares the CPU), so the wait for 'busy' is generous and the
-    # cell sleeps long enough to still be running when the click's notice is due.
-    session.page.evaluate(f"""() => {{ ({NOTEBOOK_JS}).sessionContext.session.kernel
-        .requestExecute({{code: 'import time; time.sleep({BUSY_CELL_S})'}}); return true; }}""")
-    session.wait(f"() => ({NOTEBOOK_JS}).sessionContext.kernelDisplayStatus === 'busy'",
-                 "the kernel to run the sleeping cell", 60)
+    # app's background compile shares the CPU), so the wait for it to start is generous and
+    # the cell sleeps long enough to still be running when the click's notice is due.
+    session.page.evaluate(SLEEP_CELL, BUSY_CELL_S)
+    said = "() => 'what the kernel said: ' + window.wbSleep.log.join('; ')"
+    session.wait("() => window.wbSleep.running", "the kernel to run the sleeping cell", 120,
+                 detail=said)
+    print(session.page.evaluate(said))
     if session.page.get_by_text("has not answered your click").count():
         session.fail("the busy-kernel notice shows before any click during the busy cell")
     busy_at = time.monotonic()
@@ -469,6 +502,9 @@ def test_a_click_while_a_cell_runs_is_met_by_the_busy_notice_in_jupyterlab(sessi
                  f"{clicked:.1f} s into the {BUSY_CELL_S} s cell; the kernel was {status!r} "
                  "just after the click)", 15)
     session.shot("kernel-busy")
+    if not session.page.evaluate(NOTICE_IN_VIEW):
+        session.fail("the busy-kernel notice is shown outside the window (the person who "
+                     "clicked cannot see it)")
     session.wait("() => !document.body.innerText.includes('has not answered your click')",
                  "the notice to clear once the cell finished", BUSY_CELL_S + 60)
     status_says(session, r"run1-\S+ finished", "the Start tab's preset run to finish", TRAIN_S)
