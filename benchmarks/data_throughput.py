@@ -48,7 +48,8 @@ def measure(name: str, config: DataConfig, model_config: ModelConfig) -> dict:
         batch_tokens += int(batch["mask"].sum())
     batch_s = time.perf_counter() - start
     model = build_model(model_config, prepared.vocab_size,
-                        n_classes=len(prepared.label_names or ()) or None)
+                        n_classes=len(prepared.label_names or ()) or None,
+                        task=prepared.task)
     optimizer = nnx.Optimizer(model, make_optimizer(1e-3), wrt=nnx.Param)
     batches = list(prepared.batches("train"))[:30]
     float(train_step(model, optimizer, batches[0])[0])  # compile
@@ -78,8 +79,8 @@ def main() -> None:
                       data_files=(("train", str(SHARED / "trec/train.jsonl")),
                                   ("test", str(SHARED / "trec/test.jsonl"))))
     results = [
-        measure("tinyshakespeare", shakespeare, ModelConfig(task="lm", arch="lstm")),
-        measure("trec", trec, ModelConfig(task="classify", arch="lstm")),
+        measure("tinyshakespeare", shakespeare, ModelConfig(arch="lstm")),
+        measure("trec", trec, ModelConfig(arch="lstm")),
     ]
     for r in results:
         print(json.dumps(r))

@@ -76,7 +76,7 @@ def data_for(preset: Preset, shared: pathlib.Path):
     if files and all((shared / path).is_file() for _, path in files):
         paths = tuple((split, str(shared / path)) for split, path in files)
         # the files' columns may not say the task (Tiny Shakespeare's hold metadata too)
-        return preset.data.replace(data_files=paths, task=preset.model.task), "local copy"
+        return preset.data.replace(data_files=paths, task=preset.data.task), "local copy"
     offline = preset.offline()
     return offline.data, "built-in" if offline is preset else "stand-in"
 

@@ -105,7 +105,6 @@ def main(argv=None) -> dict:
     model_cfg, data_cfg, train_cfg = apply_sets(*configs(args), args.set)
     start = time.perf_counter()
     data = prepare(data_cfg)
-    model_cfg = model_cfg.replace(task=data.task)
     trainer = Trainer(data, model_cfg, train_cfg, observers=(progress,))
     cpu = time.process_time()
     outcome = trainer.fit()["outcome"]

@@ -64,8 +64,8 @@ def batch_for(task: str, shape: Shape, seed: int = 0) -> dict:
     return batch
 
 
-def model_config(arch: str, task: str, shape: Shape, **overrides) -> ModelConfig:
-    fields = dict(arch=arch, task=task, hidden=shape.hidden, embed=shape.embed,
+def model_config(arch: str, shape: Shape, **overrides) -> ModelConfig:
+    fields = dict(arch=arch, hidden=shape.hidden, embed=shape.embed,
                   layers=shape.layers, heads=shape.heads)
     return ModelConfig(**{**fields, **overrides})
 
@@ -80,9 +80,9 @@ def ours(arch: str, task: str, shape: Shape = Shape(), path: str = "fused",
     ``path`` (recurrent archs): 'fused' is the default model; 'remat' recomputes the gates
     in the backward pass; 'autodiff' differentiates ``lax.scan`` over the cell, the
     reference path (``RecurrentStack.fused = False``)."""
-    config = model_config(arch, task, shape, **overrides)
+    config = model_config(arch, shape, **overrides)
     classes = shape.classes if task == "classify" else None
-    model = build_model(config, vocab_size=shape.vocab, n_classes=classes)
+    model = build_model(config, vocab_size=shape.vocab, n_classes=classes, task=task)
     if config.recurrent:
         model.stack.fused, model.stack.remat = path != "autodiff", path == "remat"
     optimizer = optimizer_for(model, TrainConfig())

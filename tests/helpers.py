@@ -1,9 +1,11 @@
-"""Small builders shared by the tests: configs for every architecture x task, and
-batches padded to a chosen length."""
+"""Small builders shared by the tests: configs for every architecture x task (the task is
+the data's, so each case is a ``(task, config)`` pair), and batches padded to a chosen
+length."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from workbench import ModelConfig
 
@@ -12,23 +14,25 @@ ARCHS = ("elman", "lstm", "gru", "transformer")
 TASKS = ("classify", "lm", "tag", "seq2seq")
 
 
-def all_configs(**overrides) -> list[ModelConfig]:
-    """Every architecture x task x direction (bidirectional where it is allowed)."""
-    configs = []
+def all_configs(**overrides) -> list:
+    """Every architecture x task x direction (bidirectional where it is allowed), as
+    ``pytest.param(task, config)`` for ``parametrize("task, config", ...)``."""
+    cases = []
     for arch in ARCHS:
         for task in TASKS:
             for bi in (False, True):
                 if bi and (arch == "transformer" or task == "lm"):
                     continue
-                fields = dict(arch=arch, task=task, bidirectional=bi, hidden=16, embed=8,
-                              heads=2, layers=2)
+                fields = dict(arch=arch, bidirectional=bi, hidden=16, embed=8, heads=2,
+                              layers=2)
                 fields.update(overrides)
-                configs.append(ModelConfig(**fields))
-    return configs
+                config = ModelConfig(**fields)
+                cases.append(pytest.param(task, config, id=config_id(task, config)))
+    return cases
 
 
-def config_id(config: ModelConfig) -> str:
-    return f"{config.arch}-{config.task}{'-bi' if config.bidirectional else ''}"
+def config_id(task: str, config: ModelConfig) -> str:
+    return f"{config.arch}-{task}{'-bi' if config.bidirectional else ''}"
 
 
 def pad(rows: list[list[int]], length: int, fill: np.ndarray | None = None):
@@ -41,12 +45,12 @@ def pad(rows: list[list[int]], length: int, fill: np.ndarray | None = None):
     return tokens, mask
 
 
-def make_batch(config: ModelConfig, rows, dec_rows=None, labels=None, length=8, rng=None):
-    """A batch dict for ``config.task`` (see ``workbench.train.step``)."""
+def make_batch(task: str, rows, dec_rows=None, labels=None, length=8, rng=None):
+    """A batch dict for ``task`` (see ``workbench.train.step``)."""
     junk = None if rng is None else rng.integers(1, VOCAB, (len(rows), length)).astype(np.int32)
     tokens, mask = pad(rows, length, junk)
     batch = {"tokens": tokens, "mask": mask}
-    if config.task == "seq2seq":
+    if task == "seq2seq":
         dec_rows = rows if dec_rows is None else dec_rows
         batch["dec_tokens"], batch["dec_mask"] = pad(dec_rows, length, junk)
     if labels is not None:

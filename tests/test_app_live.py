@@ -118,7 +118,7 @@ def test_chunks_shorten_for_slow_steps_without_changing_the_result():
         dataset="sentiment", size=200, max_len=16, batch_size=16))
     from workbench.config import ModelConfig, TrainConfig
 
-    model = ModelConfig(arch="gru", task="classify", hidden=16, embed=8)
+    model = ModelConfig(arch="gru", hidden=16, embed=8)
     config = TrainConfig(steps=30, chunk=10, eval_every=15, lr=3e-3)
     plain, paced = Trainer(data, model, config), Trainer(data, model, config)
     paced.chunk_seconds = 1e-9  # every step looks slow: chunks of one step

@@ -27,11 +27,12 @@ from workbench.train import checkpoint_files, checkpoint_meta, locks
 from workbench.train import step as wt
 
 # Dropout on: resuming exactly proves the dropout RNG state is saved too.
-CONFIG = ModelConfig(arch="lstm", task="classify", hidden=16, embed=8, dropout=0.1, unroll=1)
+CONFIG = ModelConfig(arch="lstm", hidden=16, embed=8, dropout=0.1, unroll=1)
 DATA = DataConfig(dataset="reviews.csv", data_files=(("train", "a.csv"), ("validation", "b.csv")))
-ARGS = {"vocab_size": VOCAB, "n_classes": CLASSES, "target_vocab_size": None, "seed": 3}
-BATCH = make_batch(CONFIG, [[1, 5, 2, 7, 3, 3, 9], [2, 2, 8], [3, 9, 9, 4, 1, 6], [4, 1]],
-                   labels=[0, 1, 2, 3])
+ARGS = {"task": "classify", "vocab_size": VOCAB, "n_classes": CLASSES, "target_vocab_size": None,
+        "seed": 3}
+BATCH = make_batch("classify", [[1, 5, 2, 7, 3, 3, 9], [2, 2, 8], [3, 9, 9, 4, 1, 6],
+                                [4, 1]], labels=[0, 1, 2, 3])
 LABELS = ("neg", "pos", "mixed", "other")
 HISTORY = [{"step": 1, "loss": 1.5, "split": "train"}, {"step": 3, "loss": 1.25, "acc": 0.5}]
 TEXTS = ["the cat sat on the mat", "a dog ran after the cat", "the mat was red"]
@@ -136,7 +137,7 @@ def test_meta_is_plain_json_and_read_meta_loads_no_arrays(saved):
     assert files == ["meta.json", "optimizer.msgpack", "params.msgpack", "tokenizer.json"]
     assert not any(p.read_bytes().startswith(b"\x80") for p in saved.iterdir())  # no pickle
     meta = json.loads((saved / "meta.json").read_text())
-    assert meta["format_version"] == checkpoint_files.FORMAT_VERSION == 1
+    assert meta["format_version"] == checkpoint_files.FORMAT_VERSION == 2
     assert meta["sha256"] == {name: checkpoint_files.digest((saved / name).read_bytes())
                               for name in meta["files"]}
     assert meta["configs"]["data"] == {"class": "DataConfig",
@@ -323,9 +324,28 @@ def test_corrupt_files_are_named(saved, name, damage):
         ckpt.load(saved)
 
 
+def test_a_run_saved_with_the_task_in_its_model_config_still_loads(saved):
+    """Format 1 kept the task in ModelConfig's fields (absent there: its default,
+    'classify'); it is read as a build_model argument, and the run loads as before."""
+    meta = json.loads((saved / "meta.json").read_text())
+    before = ckpt.load(saved)
+    for fields in ({"task": "classify"}, {}):
+        old = {**meta, "format_version": 1, "model_args": {
+            k: v for k, v in meta["model_args"].items() if k != "task"}}
+        old["configs"] = {**meta["configs"], "model": {"class": "ModelConfig", "fields": {
+            **meta["configs"]["model"]["fields"], **fields}}}
+        (saved / "meta.json").write_text(json.dumps(old))
+        loaded = ckpt.load(saved)
+        assert loaded.task == "classify" and loaded.model_config == CONFIG
+        assert loaded.model_args == ARGS
+        for a, b in zip(jax.tree.leaves(nnx.state(loaded.model, nnx.Param)),
+                        jax.tree.leaves(nnx.state(before.model, nnx.Param)), strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_a_newer_format_asks_for_an_upgrade(saved):
     meta = json.loads((saved / "meta.json").read_text())
-    (saved / "meta.json").write_text(json.dumps({**meta, "format_version": 2}))
+    (saved / "meta.json").write_text(json.dumps({**meta, "format_version": 3}))
     with pytest.raises(ckpt.CheckpointError, match="run was written by a newer workbench.*"
                                                    "upgrade"):
         ckpt.read_meta(saved)
@@ -368,7 +388,7 @@ class Elsewhere:  # a config class that workbench.config does not define
 @pytest.mark.parametrize("change, words", [
     ({"configs": {"odd": Elsewhere()}}, "only dataclasses defined in workbench.config"),
     ({"extra": {"when": object()}}, "not JSON-serialisable"),
-    ({"model_args": {"vocab": VOCAB}}, "model_args must hold vocab_size"),
+    ({"model_args": {"vocab": VOCAB}}, "model_args must hold task, vocab_size"),
     ({"rng_key": [-1, 2]}, "rng_key must be a jax key"),
 ])
 def test_what_cannot_be_saved_is_refused_before_writing(tmp_path, change, words):

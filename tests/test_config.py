@@ -14,11 +14,9 @@ from workbench.config import ConfigError
 @pytest.mark.parametrize("fields, pattern", [
     (dict(arch="transformer", hidden=30, heads=4), r"heads=4 must divide hidden=30"),
     (dict(arch="rnn"), r"arch='rnn'.*elman, lstm, gru, transformer"),
-    (dict(task="translate"), r"task='translate'.*classify, lm, tag, seq2seq"),
     (dict(layers=0), r"layers=0 must be an integer >= 1"),
     (dict(hidden=2.5), r"hidden=2.5 must be an integer"),
     (dict(dropout=1.0), r"dropout=1.0 must be in \[0, 1\)"),
-    (dict(task="lm", bidirectional=True), r"bidirectional=True cannot be used with task='lm'"),
     (dict(arch="transformer", bidirectional=True), r"set bidirectional=False"),
     (dict(pooling="max"), r"pooling='max'.*last, mean, attention"),
     (dict(attention="multiplicative"), r"attention='multiplicative'.*additive, dot"),
@@ -26,6 +24,17 @@ from workbench.config import ConfigError
 def test_bad_values_are_named_with_a_fix(fields, pattern):
     with pytest.raises(ConfigError, match=pattern):
         ModelConfig(**fields)
+
+
+@pytest.mark.parametrize("task, fields, pattern", [
+    ("translate", {}, r"task='translate'.*classify, lm, tag, seq2seq"),
+    ("lm", dict(bidirectional=True), r"bidirectional=True cannot be used with task='lm'"),
+])
+def test_a_model_the_task_cannot_use_is_refused_when_built(task, fields, pattern):
+    """The task comes from the data, so a config is checked against it at build time."""
+    config = ModelConfig(hidden=8, embed=8, **fields)
+    with pytest.raises(ConfigError, match=pattern):
+        build_model(config, VOCAB, n_classes=CLASSES, task=task)
 
 
 def test_heads_message_suggests_divisors():
@@ -43,29 +52,30 @@ def test_config_is_frozen_and_replace_validates():
 
 
 def test_derived_values_are_arguments():
-    config = ModelConfig(task="classify", hidden=8, embed=8)
+    config = ModelConfig(hidden=8, embed=8)
     with pytest.raises(ConfigError, match="n_classes=None: pass the number of labels"):
-        build_model(config, VOCAB)
+        build_model(config, VOCAB, task="classify")
     with pytest.raises(ConfigError, match="vocab_size=0"):
-        build_model(config, 0, n_classes=2)
-    build_model(config, VOCAB, n_classes=CLASSES)
-    assert config == ModelConfig(task="classify", hidden=8, embed=8)  # nothing written back
+        build_model(config, 0, n_classes=2, task="classify")
+    build_model(config, VOCAB, n_classes=CLASSES, task="classify")
+    assert config == ModelConfig(hidden=8, embed=8)  # nothing written back
 
 
 def test_parameter_count_matches_the_equations():
     v, e, h, c = VOCAB, 8, 16, CLASSES
-    lstm = ModelConfig(arch="lstm", task="classify", hidden=h, embed=e)
+    lstm = ModelConfig(arch="lstm", hidden=h, embed=e)
     expected = v * e + (e * 4 * h + h * 4 * h + 4 * h) + (h * c + c)
-    assert count_params(build_model(lstm, v, n_classes=c)) == expected
-    tied = ModelConfig(arch="gru", task="lm", hidden=e, embed=e, tie_weights=True)
+    assert count_params(build_model(lstm, v, n_classes=c, task="classify")) == expected
+    tied = ModelConfig(arch="gru", hidden=e, embed=e, tie_weights=True)
     # embedding shared with the output layer, which adds only a bias
-    assert count_params(build_model(tied, v)) == v * e + (e * 3 * e * 2 + 3 * e + e) + v
+    assert count_params(build_model(tied, v, task="lm")) == \
+        v * e + (e * 3 * e * 2 + 3 * e + e) + v
 
 
 def test_dropout_is_random_in_train_mode_and_off_in_eval_mode():
-    config = ModelConfig(arch="lstm", task="tag", hidden=16, embed=8, layers=2, dropout=0.5)
-    model = build_model(config, VOCAB, n_classes=CLASSES)
-    batch = make_batch(config, [[1, 2, 3, 4]], length=4)
+    config = ModelConfig(arch="lstm", hidden=16, embed=8, layers=2, dropout=0.5)
+    model = build_model(config, VOCAB, n_classes=CLASSES, task="tag")
+    batch = make_batch("tag", [[1, 2, 3, 4]], length=4)
     a, _ = model(batch["tokens"], batch["mask"])
     b, _ = model(batch["tokens"], batch["mask"])
     assert not np.allclose(a, b)
@@ -73,3 +83,8 @@ def test_dropout_is_random_in_train_mode_and_off_in_eval_mode():
     a, _ = model(batch["tokens"], batch["mask"])
     b, _ = model(batch["tokens"], batch["mask"])
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_task_given_to_the_model_config_says_where_it_went():
+    with pytest.raises(ConfigError, match=r"task='lm'.*comes from the data.*build_model"):
+        ModelConfig(task="lm")

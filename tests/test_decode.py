@@ -67,9 +67,9 @@ def test_the_same_key_gives_the_same_token_and_bad_settings_are_named():
 
 
 def _lm(arch="gru", dropout=0.5):
-    config = ModelConfig(arch=arch, task="lm", hidden=16, embed=8, heads=2, dropout=dropout,
+    config = ModelConfig(arch=arch, hidden=16, embed=8, heads=2, dropout=dropout,
                          unroll=1)
-    return build_model(config, VOCAB, seed=1)
+    return build_model(config, VOCAB, seed=1, task="lm")
 
 
 def _manual_greedy(model, prompt, n, max_len):
@@ -142,14 +142,14 @@ def test_generation_compiles_once_per_length():
 
 def test_classifier_probabilities_and_tags():
     tokens, mask = pad([[4, 5, 6], [7, 8], [9]], 6)
-    config = ModelConfig(arch="gru", task="classify", hidden=16, embed=8, unroll=1)
-    classifier = build_model(config, VOCAB, n_classes=CLASSES)
+    config = ModelConfig(arch="gru", hidden=16, embed=8, unroll=1)
+    classifier = build_model(config, VOCAB, n_classes=CLASSES, task="classify")
     probs = wd.predict_proba(classifier, tokens, mask)
     assert probs.shape == (3, CLASSES) and np.all(probs >= 0)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     classifier.head.bias[...] = jnp.zeros(CLASSES).at[2].set(30.0)
     np.testing.assert_allclose(wd.predict_proba(classifier, tokens, mask)[:, 2], 1.0)
-    tagger = build_model(config.replace(task="tag"), VOCAB, n_classes=CLASSES)
+    tagger = build_model(config, VOCAB, n_classes=CLASSES, task="tag")
     tagger.head.bias[...] = jnp.zeros(CLASSES).at[1].set(30.0)  # every real token: tag 1
     np.testing.assert_array_equal(wd.tag(tagger, tokens, mask), np.where(mask, 1, -1))
     with pytest.raises(TypeError, match="task='tag'"):
@@ -163,9 +163,9 @@ MAX_LEN = 12
 def reverser():
     """A GRU encoder-decoder trained for a few hundred steps to reverse symbol strings."""
     data = prepare(DataConfig(dataset="reverse", size=3000, max_len=MAX_LEN, batch_size=64))
-    config = ModelConfig(arch="gru", task="seq2seq", hidden=64, embed=32, attention="dot",
+    config = ModelConfig(arch="gru", hidden=64, embed=32, attention="dot",
                          unroll=1)
-    model = build_model(config, data.vocab_size)
+    model = build_model(config, data.vocab_size, task="seq2seq")
     optimizer = nnx.Optimizer(model, wt.make_optimizer(5e-3), wrt=nnx.Param)
     steps = 0
     for epoch in range(100):
@@ -268,10 +268,10 @@ def _exhaustive_best(model, src, u, alpha):
 def test_a_beam_wide_enough_to_hold_everything_finds_the_exact_best():
     """Target vocabulary 5, max_len 3: a beam of 80 never prunes, so it must return the
     best of all 21 finished outputs under the same length-normalised score."""
-    config = ModelConfig(arch="transformer", task="seq2seq", hidden=8, embed=8, heads=2)
+    config = ModelConfig(arch="transformer", hidden=8, embed=8, heads=2)
     lengths = []
     for seed, src in ((0, [4, 9, 6]), (3, [7, 8, 1]), (2, [4, 9, 6])):
-        model = build_model(config, VOCAB, target_vocab_size=5, seed=seed)
+        model = build_model(config, VOCAB, target_vocab_size=5, seed=seed, task="seq2seq")
         model.head.kernel[...] = model.head.kernel[...] * 8.0  # peaky, varied distributions
         model.eval()
         ids, log_prob, score = _exhaustive_best(model, src, 3, 0.6)

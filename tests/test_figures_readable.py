@@ -233,13 +233,13 @@ def history(n: int = 40, seed: int = 0) -> list[dict]:
 
 def make_run(name: str, task: str = "classify", dataset: str = "recall", loss=0.5,
              seconds: float = 1.0, model=None, data=None) -> Run:
-    model = model or SimpleNamespace(task=task, arch="lstm", bidirectional=False)
+    model = model or SimpleNamespace(arch="lstm", bidirectional=False)
     data = data or SimpleNamespace(dataset=dataset)
     final = {} if loss is None else {"loss": loss}
-    if model.task == "classify" and loss is not None:
+    if task == "classify" and loss is not None:
         final["accuracy"] = 1 - loss
     return Run(name, data, model, None, history(seed=len(name)), final, "finished", 1000,
-               40, seconds)
+               40, seconds, task=task)
 
 
 def panel() -> tuple[ComparePanel, list]:
@@ -323,10 +323,11 @@ def test_the_paired_recall_demo_lands_on_one_figure_with_both_runs_checked():
     for preset in ("lstm-recall", "elman-recall"):  # run_pair trains them in this order
         p = PRESETS[preset]
         runs[f"run{len(runs) + 1}-{preset}"] = make_run(f"run{len(runs) + 1}-{preset}",
-                                                        model=p.model, data=p.data)
+                                                        model=p.model, data=p.data,
+                                                        task=p.data.task)
         compare.refresh(runs)  # app.py refreshes Compare after each run
-    assert list(compare.groups) == [PRESETS["lstm-recall"].model.task]
-    view = compare.groups[PRESETS["lstm-recall"].model.task].curves
+    assert list(compare.groups) == [PRESETS["lstm-recall"].data.task]
+    view = compare.groups[PRESETS["lstm-recall"].data.task].curves
     assert all(box.value for box in compare.checks.values())
     assert drawn(view) == set(runs)
     colours = {view.colour(name) for name in runs}

@@ -132,8 +132,9 @@ def test_model_config_remat_changes_memory_not_results(task):
     args = (tokens, mask, tokens, mask) if task == "seq2seq" else (tokens, mask)
     results = []
     for remat in (False, True):
-        config = ModelConfig(arch="lstm", task=task, hidden=8, embed=6, remat=remat)
-        model = build_model(config, vocab_size=20, n_classes=3, target_vocab_size=20)
+        config = ModelConfig(arch="lstm", hidden=8, embed=6, remat=remat)
+        model = build_model(config, vocab_size=20, n_classes=3, target_vocab_size=20,
+                            task=task)
         stacks = [m for _, m in nnx.iter_modules(model) if isinstance(m, RecurrentStack)]
         assert stacks and all(s.remat == remat for s in stacks)
         graph, params, rest = nnx.split(model, nnx.Param, ...)

@@ -30,7 +30,7 @@ NO_MODEL = "train a model or make a run current in Compare first"
 
 
 def trainer(task: str, steps: int = 0, seed: int = 0) -> Trainer:
-    t = Trainer(prepare(DATA[task]), ModelConfig(arch="gru", task=task, hidden=16, embed=8),
+    t = Trainer(prepare(DATA[task]), ModelConfig(arch="gru", hidden=16, embed=8),
                 TrainConfig(steps=max(steps, 1), chunk=5, eval_every=0, lr=3e-3, seed=seed))
     if steps:
         t.fit()

@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent("""
 
     assert jax.device_count() == 4, jax.devices()
     data = prepare(DataConfig(dataset="sentiment", size=300, max_len=16, batch_size=16))
-    model = ModelConfig(arch="lstm", task="classify", hidden=32, embed=16)
+    model = ModelConfig(arch="lstm", hidden=32, embed=16)
     train = TrainConfig(steps=12, chunk=4, eval_every=0)
     mesh = data_parallel_mesh()
     runs = {}

@@ -29,9 +29,11 @@ def test_every_preset_is_complete_and_needs_no_files(name):
     assert not preset.data.data_files  # nothing outside the package is read
     offline = preset.offline()
     assert offline.data.dataset in BUILTIN_TASKS
-    assert BUILTIN_TASKS[offline.data.dataset] == preset.model.task
-    args = {"vocab_size": 100, "n_classes": 3 if preset.model.task in ("classify", "tag")
-            else None, "target_vocab_size": 100 if preset.model.task == "seq2seq" else None}
+    assert BUILTIN_TASKS[offline.data.dataset] == preset.data.task
+    task = preset.data.task
+    args = {"task": task, "vocab_size": 100,
+            "n_classes": 3 if task in ("classify", "tag") else None,
+            "target_vocab_size": 100 if task == "seq2seq" else None}
     assert count_params(nnx.eval_shape(lambda: build_model(preset.model, **args))) > 0
 
 
@@ -48,7 +50,7 @@ def test_every_preset_has_one_idea_a_runtime_and_a_mutual_pair(name):
     if preset.pair:
         other = PRESETS[preset.pair]
         assert other.pair == name and other.name != name
-        assert other.data == preset.data and other.model.task == preset.model.task
+        assert other.data == preset.data and other.data.task == preset.data.task
 
 
 def test_the_recall_demos_are_a_pair():
@@ -60,7 +62,7 @@ def test_the_recall_demos_are_a_pair():
 @pytest.mark.parametrize("preset", RECIPES, ids=lambda p: p.name)
 def test_a_recipe_names_its_standard_dataset_and_reference(preset):
     assert preset.data.dataset in CATALOG
-    assert CATALOG[preset.data.dataset].task == preset.model.task
+    assert CATALOG[preset.data.dataset].task == preset.data.task
     assert preset.reference and preset.stand_in
 
 
@@ -121,7 +123,7 @@ def test_runtime_estimates_count_the_validations_fit_runs(steps, eval_every):
     validations ``Trainer.fit`` runs (every ``eval_every`` steps before the last, and one
     at the end): counted here on a real fit."""
     data = prepare(DataConfig(dataset="recall", size=64, max_len=14, batch_size=8))
-    trainer = Trainer(data, ModelConfig(arch="elman", task="classify", hidden=8, embed=8),
+    trainer = Trainer(data, ModelConfig(arch="elman", hidden=8, embed=8),
                       TrainConfig(steps=steps, eval_every=eval_every, chunk=2))
     trainer.fit()
     evals = [r for r in trainer.history if r.get("kind") == "eval"]

@@ -373,6 +373,17 @@ def test_a_partial_setup_keeps_the_rest_of_the_form():
     assert form.fields["hidden"].value == 48 and form.fields["dataset"].value == "parity"
 
 
+def test_a_setup_exported_with_the_task_under_model_still_imports():
+    """Setups exported while ModelConfig held the task named it under 'model' (the task
+    the data had); it becomes the data's task, unless the data names its own."""
+    data, model, _ = parse_setup('{"workbench_setup": 1, "data": {"dataset": "prose"}, '
+                                 '"model": {"task": "lm", "hidden": 24}}')
+    assert data.task == "lm" and model.hidden == 24
+    data, _, _ = parse_setup('{"workbench_setup": 1, "data": {"task": "classify"}, '
+                             '"model": {"task": "lm"}}')
+    assert data.task == "classify"
+
+
 def test_fill_restores_the_form_when_a_widget_refuses_a_value():
     form = _form()
     before = form.values()

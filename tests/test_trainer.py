@@ -26,7 +26,7 @@ TASK_DATA = {
 def _trainer(task="classify", arch="gru", observers=(), **train):
     data = prepare(TASK_DATA[task])
     fields = dict(steps=60, chunk=10, eval_every=0, lr=3e-3) | train
-    return Trainer(data, ModelConfig(arch=arch, task=task, **SMALL), TrainConfig(**fields),
+    return Trainer(data, ModelConfig(arch=arch, **SMALL), TrainConfig(**fields),
                    observers=observers)
 
 

@@ -4,7 +4,7 @@ compiles once, and the learning rate is a hyperparameter that needs no recompile
 import numpy as np
 import pytest
 from flax import nnx
-from helpers import CLASSES, VOCAB, all_configs, config_id, make_batch
+from helpers import CLASSES, VOCAB, all_configs, make_batch
 
 from workbench import ModelConfig, build_model
 from workbench.tasks import batches
@@ -14,17 +14,17 @@ from workbench.train import step as wt
 ROWS = [[1, 5, 2, 7, 3, 3, 9], [2, 2, 8], [3, 9, 9, 4, 1, 6, 6, 5], [4, 1]]
 
 
-def tiny_batch(config):
+def tiny_batch(task):
     rng = np.random.default_rng(0)
-    if config.task == "seq2seq":  # reverse each sequence; decoder input starts with BOS=12
+    if task == "seq2seq":  # reverse each sequence; decoder input starts with BOS=12
         targets = [r[::-1] for r in ROWS]
-        batch = make_batch(config, ROWS, dec_rows=[[12] + t[:-1] for t in targets], length=8)
-        batch["targets"] = make_batch(config, targets, length=8)["tokens"]
+        batch = make_batch(task, ROWS, dec_rows=[[12] + t[:-1] for t in targets], length=8)
+        batch["targets"] = make_batch(task, targets, length=8)["tokens"]
         return batch
-    batch = make_batch(config, ROWS, length=8)
-    if config.task == "classify":
+    batch = make_batch(task, ROWS, length=8)
+    if task == "classify":
         batch["labels"] = np.array([0, 1, 2, 3 % CLASSES], np.int32)
-    elif config.task == "tag":
+    elif task == "tag":
         batch["labels"] = rng.integers(0, CLASSES, (4, 8)).astype(np.int32)
     else:  # lm: predict the next token; the last real position predicts 0 (end)
         batch["targets"] = np.roll(batch["tokens"], -1, axis=1) * batch["mask"]
@@ -33,22 +33,21 @@ def tiny_batch(config):
     return batch
 
 
-@pytest.mark.parametrize("config", all_configs(layers=1, hidden=32, embed=16),
-                         ids=config_id)
-def test_a_tiny_batch_overfits(config):
-    model = build_model(config, VOCAB, n_classes=CLASSES)
+@pytest.mark.parametrize("task, config", all_configs(layers=1, hidden=32, embed=16))
+def test_a_tiny_batch_overfits(task, config):
+    model = build_model(config, VOCAB, n_classes=CLASSES, task=task)
     optimizer = nnx.Optimizer(model, wt.make_optimizer(1e-2), wrt=nnx.Param)
-    batch = tiny_batch(config)
+    batch = tiny_batch(task)
     losses = [float(wt.train_step(model, optimizer, batch)[0]) for _ in range(300)]
     assert np.isfinite(losses).all()
     assert losses[-1] < 0.05, f"final loss {losses[-1]:.4f} (first {losses[0]:.3f})"
 
 
 def test_train_step_changes_parameters_and_compiles_once():
-    config = ModelConfig(arch="lstm", task="classify", hidden=16, embed=8)
-    model = build_model(config, VOCAB, n_classes=CLASSES, seed=3)
+    config = ModelConfig(arch="lstm", hidden=16, embed=8)
+    model = build_model(config, VOCAB, n_classes=CLASSES, seed=3, task="classify")
     optimizer = nnx.Optimizer(model, wt.make_optimizer(1e-3), wrt=nnx.Param)
-    batch = tiny_batch(config)
+    batch = tiny_batch("classify")
     before = np.asarray(model.stack.cells[0][0].wh[...]).copy()
     wt.train_step(model, optimizer, batch)
     count = wt.TRACE_COUNT["train_step"]
@@ -61,16 +60,17 @@ def test_train_step_changes_parameters_and_compiles_once():
 
 
 def test_learning_rate_is_injected_not_baked_in():
-    config = ModelConfig(arch="gru", task="classify", hidden=8, embed=8)
-    batch = tiny_batch(config)
+    config = ModelConfig(arch="gru", hidden=8, embed=8)
+    batch = tiny_batch("classify")
     finals = []
     for lr in (0.0, 1e-2):
-        model = build_model(config, VOCAB, n_classes=CLASSES)
+        model = build_model(config, VOCAB, n_classes=CLASSES, task="classify")
         optimizer = nnx.Optimizer(model, wt.make_optimizer(1e-2), wrt=nnx.Param)
         optimizer.opt_state.hyperparams["learning_rate"][...] = lr
         wt.train_step(model, optimizer, batch)
         finals.append(np.asarray(model.head.kernel[...]))
-    reference = np.asarray(build_model(config, VOCAB, n_classes=CLASSES).head.kernel[...])
+    untrained = build_model(config, VOCAB, n_classes=CLASSES, task="classify")
+    reference = np.asarray(untrained.head.kernel[...])
     np.testing.assert_array_equal(finals[0], reference)  # lr 0: nothing moved
     assert not np.allclose(finals[1], reference)
 

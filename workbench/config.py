@@ -67,7 +67,6 @@ class ModelConfig:
     """Everything that decides a model's architecture.
 
     arch:          'elman' | 'lstm' | 'gru' | 'transformer'
-    task:          'classify' | 'lm' | 'tag' | 'seq2seq'
     layers:        stacked layers (encoder and decoder each, for seq2seq)
     hidden:        recurrent state size, or the Transformer's model width
     embed:         token embedding size (projected to ``hidden`` for Transformers if different)
@@ -86,7 +85,6 @@ class ModelConfig:
     """
 
     arch: str = "lstm"
-    task: str = "classify"
     layers: int = 1
     hidden: int = 128
     embed: int = 64
@@ -99,10 +97,16 @@ class ModelConfig:
     attention: str = "additive"
     unroll: int = 1
     remat: bool = False
+    # Not a field: code written when the model config held the task gets told where it went.
+    task: dataclasses.InitVar[str | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, task: str | None = None) -> None:
+        if task is not None:
+            raise ConfigError(
+                f"ModelConfig(task={task!r}): the task comes from the data now, like the "
+                "vocabulary size; drop task= here (DataConfig(task=...) overrides the "
+                "detected task, and build_model takes task=...)")
         _choice("arch", self.arch, ARCHS)
-        _choice("task", self.task, TASKS)
         _choice("pooling", self.pooling, POOLINGS)
         _choice("attention", self.attention, ATTENTIONS)
         for name, low in (("layers", 1), ("hidden", 1), ("embed", 1), ("heads", 1),
@@ -120,9 +124,14 @@ class ModelConfig:
                 "bidirectional=True applies to recurrent archs; a Transformer encoder already "
                 "sees both directions: set bidirectional=False"
             )
-        if self.bidirectional and self.task in CAUSAL_TASKS:
+
+    def check_task(self, task: str) -> None:
+        """Refuse a model that cannot serve ``task`` (the data's task: the config does not
+        hold one, as it holds no vocabulary size)."""
+        _choice("task", task, TASKS)
+        if self.bidirectional and task in CAUSAL_TASKS:
             raise ConfigError(
-                f"bidirectional=True cannot be used with task={self.task!r}: a model that "
+                f"bidirectional=True cannot be used with task={task!r}: a model that "
                 "predicts the next token must not see it; set bidirectional=False"
             )
 

@@ -48,8 +48,8 @@ class Preset:
 def _recall(arch: str, pair: str, shows: str, idea: str, runtime_s: float) -> Preset:
     return Preset(
         f"{arch}-recall", shows,
-        ModelConfig(arch=arch, task="classify", hidden=64, embed=32),
-        DataConfig(dataset="recall", difficulty=6, max_len=64, batch_size=32),
+        ModelConfig(arch=arch, hidden=64, embed=32),
+        DataConfig(task="classify", dataset="recall", difficulty=6, max_len=64, batch_size=32),
         TrainConfig(steps=1000, lr=3e-3, eval_every=200),
         idea=idea, runtime_s=runtime_s, pair=pair)
 
@@ -71,25 +71,25 @@ DEMOS = [
     Preset("attention-reverse",
            "Attention learns to reverse: GRU encoder-decoder with dot-product attention; "
            "the alignment map turns anti-diagonal within a few hundred steps.",
-           ModelConfig(arch="gru", task="seq2seq", hidden=64, embed=32, attention="dot"),
-           DataConfig(dataset="reverse", max_len=24, batch_size=64),
+           ModelConfig(arch="gru", hidden=64, embed=32, attention="dot"),
+           DataConfig(task="seq2seq", dataset="reverse", max_len=24, batch_size=64),
            TrainConfig(steps=800, lr=3e-3, eval_every=200),
            idea="Attention aligns each output with its input: an anti-diagonal",
            runtime_s=35.0),
     Preset("char-lstm-prose",
            "Character LSTM writes prose: a 2-layer character language model on the "
            "English help topics shipped with Python (Karpathy's char-rnn set-up, smaller).",
-           ModelConfig(arch="lstm", task="lm", layers=2, hidden=256, embed=64, dropout=0.1),
-           DataConfig(dataset="prose", tokenizer="char", max_len=128, batch_size=32),
+           ModelConfig(arch="lstm", layers=2, hidden=256, embed=64, dropout=0.1),
+           DataConfig(task="lm", dataset="prose", tokenizer="char", max_len=128, batch_size=32),
            TrainConfig(steps=2000, lr=2e-3, warmup_steps=100, schedule="cosine",
                        eval_every=250, eval_batches=20),
            idea="A character LSTM learns spelling and words from raw text", runtime_s=695.0),
     Preset("transformer-lm-prose",
            "A small causal Transformer on the same prose, characters; compare its attention "
            "heads with the LSTM's gates.",
-           ModelConfig(arch="transformer", task="lm", layers=4, hidden=128, embed=128,
+           ModelConfig(arch="transformer", layers=4, hidden=128, embed=128,
                        heads=4, dropout=0.1),
-           DataConfig(dataset="prose", tokenizer="char", max_len=128, batch_size=32),
+           DataConfig(task="lm", dataset="prose", tokenizer="char", max_len=128, batch_size=32),
            TrainConfig(steps=2000, lr=1e-3, warmup_steps=200, schedule="cosine",
                        eval_every=250, eval_batches=20),
            idea="Self-attention heads instead of a recurrent state, same text",
@@ -97,17 +97,17 @@ DEMOS = [
     Preset("bilstm-sentiment",
            "BiLSTM sentiment: reads each sentence both ways, so negation before or after "
            "the sentiment word is seen (synthetic grammar offline; try --dataset sst2).",
-           ModelConfig(arch="lstm", task="classify", bidirectional=True, hidden=64, embed=64,
+           ModelConfig(arch="lstm", bidirectional=True, hidden=64, embed=64,
                        dropout=0.2),
-           DataConfig(dataset="sentiment", max_len=32, batch_size=32),
+           DataConfig(task="classify", dataset="sentiment", max_len=32, batch_size=32),
            TrainConfig(steps=600, lr=2e-3, eval_every=200),
            idea="Reading both ways catches negation before or after the word",
            runtime_s=15.0),
     Preset("bilstm-tagger",
            "BiLSTM tagger: per-token tags from both directions (bracket depth offline; "
            "try --dataset conll2003 for named entities).",
-           ModelConfig(arch="lstm", task="tag", bidirectional=True, hidden=64, embed=32),
-           DataConfig(dataset="brackets-depth", max_len=40, batch_size=32),
+           ModelConfig(arch="lstm", bidirectional=True, hidden=64, embed=32),
+           DataConfig(task="tag", dataset="brackets-depth", max_len=40, batch_size=32),
            TrainConfig(steps=800, lr=3e-3, eval_every=200),
            idea="Each token gets a tag from context on both sides", runtime_s=20.0),
 ]
@@ -121,8 +121,9 @@ RECIPES = [
            "safe with global-norm clipping at 1 (Pascanu et al. 2013); 50 warm-up steps, "
            "cosine decay to 10% within the ~3-minute budget. No dropout: one epoch of 1M "
            "characters underfits (Zaremba et al. 2014 need it for long runs that overfit).",
-           ModelConfig(arch="lstm", task="lm", layers=2, hidden=256, embed=64),
-           DataConfig(dataset="tiny_shakespeare", tokenizer="char", max_len=64, batch_size=32),
+           ModelConfig(arch="lstm", layers=2, hidden=256, embed=64),
+           DataConfig(task="lm",
+                      dataset="tiny_shakespeare", tokenizer="char", max_len=64, batch_size=32),
            TrainConfig(steps=500, lr=6e-3, warmup_steps=50, schedule="cosine",
                        eval_every=250, eval_batches=10, minutes=3),
            reference="Tiny Shakespeare, validation = last 10%: nanoGPT's 0.8M-parameter "
@@ -136,9 +137,10 @@ RECIPES = [
            "rate is twice nanoGPT's 1e-3, which a model this small tolerates, so 1,200 steps "
            "(under 3 minutes on a 2-core CPU) suffice (900 reach 1.88, 1,200 reach 1.80): "
            "100 warm-up steps, then cosine decay to 10%. No dropout: one epoch underfits.",
-           ModelConfig(arch="transformer", task="lm", layers=4, hidden=128, embed=128,
+           ModelConfig(arch="transformer", layers=4, hidden=128, embed=128,
                        heads=4),
-           DataConfig(dataset="tiny_shakespeare", tokenizer="char", max_len=64, batch_size=12),
+           DataConfig(task="lm",
+                      dataset="tiny_shakespeare", tokenizer="char", max_len=64, batch_size=12),
            TrainConfig(optimizer="adamw", lr=2e-3, weight_decay=0.1, steps=1200,
                        warmup_steps=100, schedule="cosine", eval_every=400, eval_batches=10,
                        minutes=3),
@@ -156,9 +158,10 @@ RECIPES = [
            "states (Kim 2014) because 5.5k questions overfit within a few epochs, and a "
            "small state (64 per direction). Adam 2e-3, clipping at 1, cosine decay over "
            "~7 epochs: the decay, not more epochs, gave the last 1-2 points.",
-           ModelConfig(arch="gru", task="classify", bidirectional=True, hidden=64, embed=128,
+           ModelConfig(arch="gru", bidirectional=True, hidden=64, embed=128,
                        dropout=0.5, pooling="mean"),
-           DataConfig(dataset="trec", tokenizer="word", max_len=32, batch_size=32, buckets=2),
+           DataConfig(task="classify",
+                      dataset="trec", tokenizer="word", max_len=32, batch_size=32, buckets=2),
            TrainConfig(steps=1200, lr=2e-3, schedule="cosine", eval_every=300, minutes=3),
            reference="TREC test accuracy: Kim (2014) CNN-rand 91.2%, with word2vec 93.6%",
            stand_in="sentiment",
@@ -170,9 +173,10 @@ RECIPES = [
            "0.5 (Kim 2014), Adam 2e-3 with clipping at 1 and cosine decay (1-2 points on "
            "TREC); SST-2's 67k phrases are mostly short, so 4 length buckets save most of "
            "the padding; ~2 epochs.",
-           ModelConfig(arch="lstm", task="classify", bidirectional=True, hidden=128,
+           ModelConfig(arch="lstm", bidirectional=True, hidden=128,
                        embed=128, dropout=0.5, pooling="attention"),
-           DataConfig(dataset="sst2", tokenizer="word", vocab_size=16000, max_len=64,
+           DataConfig(task="classify",
+                      dataset="sst2", tokenizer="word", vocab_size=16000, max_len=64,
                       batch_size=64, buckets=4),
            TrainConfig(steps=2000, lr=2e-3, schedule="cosine", eval_every=500),
            reference="SST-2 accuracy: Kim (2014) CNN-rand 82.7%, CNN with word2vec 87.2%",
@@ -186,9 +190,10 @@ RECIPES = [
            "(capitals, suffixes) instead of becoming [UNK], and the word's tag sits on its "
            "first piece. No CRF: tags are chosen per token; entity F1 is scored as seqeval "
            "does. Adam 2e-3, clipping at 1 (Lample et al. clip at 5 with SGD), cosine decay.",
-           ModelConfig(arch="lstm", task="tag", bidirectional=True, hidden=128, embed=100,
+           ModelConfig(arch="lstm", bidirectional=True, hidden=128, embed=100,
                        dropout=0.5),
-           DataConfig(dataset="conll2003", tokenizer="bpe", vocab_size=8000, max_len=128,
+           DataConfig(task="tag",
+                      dataset="conll2003", tokenizer="bpe", vocab_size=8000, max_len=128,
                       batch_size=32, buckets=4, tag_scheme="BIO"),
            TrainConfig(steps=3000, lr=2e-3, schedule="cosine", eval_every=500,
                        eval_batches=20),
@@ -203,9 +208,10 @@ RECIPES = [
            "beam search (`translate --beam 5`). One shared byte-level BPE vocabulary of 8k "
            "(Sennrich et al. 2016) covers German compounds; 256 units and dropout 0.3 suit "
            "30k pairs; Adam 1e-3, clipping at 1, warm-up then cosine decay, ~8 epochs.",
-           ModelConfig(arch="gru", task="seq2seq", bidirectional=True, hidden=256, embed=256,
+           ModelConfig(arch="gru", bidirectional=True, hidden=256, embed=256,
                        dropout=0.3, attention="additive"),
-           DataConfig(dataset="multi30k", tokenizer="bpe", vocab_size=8000, max_len=48,
+           DataConfig(task="seq2seq",
+                      dataset="multi30k", tokenizer="bpe", vocab_size=8000, max_len=48,
                       batch_size=64, buckets=4),
            TrainConfig(steps=4000, lr=1e-3, warmup_steps=200, schedule="cosine",
                        eval_every=1000, eval_batches=10),

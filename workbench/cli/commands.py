@@ -27,7 +27,7 @@ def _load(args, command: str) -> checkpoint.Checkpoint:
     ck = checkpoint.load(args.run_dir)
     for note in ck.notes:
         print_note(note)
-    task, needed = ck.model_config.task, COMMAND_TASK[command]
+    task, needed = ck.task, COMMAND_TASK[command]
     if needed is not None and task != needed:
         held = task_named(task)
         use = held.use.replace("RUN", str(args.run_dir))

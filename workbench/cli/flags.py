@@ -11,7 +11,7 @@ from ..presets import PRESETS
 
 MODEL_FLAGS = {"arch": "arch", "layers": "layers", "hidden": "hidden", "embed": "embed",
                "heads": "heads", "dropout": "dropout", "bidirectional": "bidirectional",
-               "pooling": "pooling", "attention": "attention", "task": "task"}
+               "pooling": "pooling", "attention": "attention"}
 DATA_FLAGS = {"dataset": "dataset", "name": "name", "split": "split", "task": "task",
               "text_column": "text_column", "label_column": "label_column",
               "target_column": "target_column", "tokenizer": "tokenizer",
@@ -78,18 +78,19 @@ def _requested(args) -> dict[str, dict[str, tuple[str, object]]]:
     return out
 
 
-def resume_configs(args, saved: dict, where) -> tuple[ModelConfig, DataConfig, TrainConfig]:
-    """The saved run's configs, with only the training fields in ``RESUMABLE`` changed
-    by the flags. A flag (or preset) that contradicts a saved model, data or other
-    training setting is refused, every conflict listed; a flag left out keeps the saved
-    value, never the CLI's default."""
+def resume_configs(args, saved: dict, where, task: str
+                   ) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+    """The saved run's configs (``task``: the task its model was built for), with only
+    the training fields in ``RESUMABLE`` changed by the flags. A flag (or preset) that
+    contradicts a saved model, data or other training setting is refused, every conflict
+    listed; a flag left out keeps the saved value, never the CLI's default."""
     model, data, train = saved["model"], saved["data"], saved["train"]
-    conflicts: dict[str, None] = {}  # ordered, without repeats (--task, --seed: twice)
+    conflicts: dict[str, None] = {}  # ordered, without repeats (--seed: twice)
     for section, config in (("model", model), ("data", data), ("train", train)):
         for field, (source, value) in _requested(args)[section].items():
             have = getattr(config, field)
-            if section == "data" and field == "task":  # None = inferred: the model's task
-                have = model.task if value is not None else None
+            if section == "data" and field == "task":  # None = inferred: the run's task
+                have = task if value is not None else None
             if section == "train" and field in RESUMABLE or value == have:
                 continue
             if section == "data" and value is None and source.startswith("--preset"):

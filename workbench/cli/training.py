@@ -96,7 +96,9 @@ def train(args) -> int:
         folder = runs.open_folder(args.out, resume=True, overwrite=args.overwrite)
         try:
             saved = checkpoint_meta.read_configs(folder.path)
-            model_config, data_cfg, train_config = resume_configs(args, saved, folder.path)
+            task = checkpoint_meta.read_meta(folder.path)["model_args"]["task"]
+            model_config, data_cfg, train_config = resume_configs(args, saved, folder.path,
+                                                                  task)
             meta = checkpoint.verify(folder.path)  # before any data is loaded
             step = meta["step"]
             if "sha256" not in meta:
@@ -128,8 +130,6 @@ def _train(args, folder: runs.RunFolder, model_config, data_cfg, train_config) -
         for note in data.notes:
             print_note(note)
         print(f"training; the run is saved in {folder.path}", file=sys.stderr)
-        if model_config.task != data.task:
-            model_config = model_config.replace(task=data.task)
         observers = (_progress(train_config.steps), _save_when_interrupted(interrupts, folder))
         mesh = data_parallel_mesh() if jax.local_device_count() > 1 else None
         if args.resume:

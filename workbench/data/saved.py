@@ -34,7 +34,7 @@ def prepare_saved(ck, data_files: Sequence[tuple[str, str]] = (),
     ``ck`` is a loaded ``train.checkpoint.Checkpoint``; only its fields are read, so the
     data layer needs no import of the training layer."""
     config = ck.configs["data"]
-    task = ck.model_config.task
+    task = ck.task
     if ck.tokenizer is None:
         raise DataError(f"{ck.path} was saved without its tokenizer, so no text can be "
                         "encoded for it; re-save the run with Trainer.save")

@@ -125,18 +125,22 @@ HEADS = {
 
 
 def build_model(config: ModelConfig, vocab_size: int, n_classes: int | None = None,
-                target_vocab_size: int | None = None, seed: int = 0) -> nnx.Module:
-    """Build the model for ``config``: the head its task names, on the stack it configures.
+                target_vocab_size: int | None = None, seed: int = 0, *, task: str
+                ) -> nnx.Module:
+    """Build the model for ``task`` (the data's: 'classify', 'lm', 'tag', 'seq2seq'): the
+    head the task names, on the stack ``config`` configures.
 
     ``vocab_size``: input vocabulary; ``n_classes``: labels or tags ('classify', 'tag');
     ``target_vocab_size``: decoder vocabulary ('seq2seq'; defaults to ``vocab_size``).
+    Like them, the task comes from the data (``train.trainer.model_args(data)`` holds
+    them all), so one architecture config serves every task that allows it.
     """
+    config.check_task(task)
     _require(vocab_size, "vocab_size", "the tokenizer's vocabulary size")
-    model_class, extra = HEADS[task_named(config.task).head]
+    model_class, extra = HEADS[task_named(task).head]
     sizes = (vocab_size,)
     if extra == "n_classes":
-        _require(n_classes, "n_classes",
-                 f"the number of labels, needed for task={config.task!r}")
+        _require(n_classes, "n_classes", f"the number of labels, needed for task={task!r}")
         sizes += (n_classes,)
     elif extra == "target_vocab_size":
         target = vocab_size if target_vocab_size is None else target_vocab_size

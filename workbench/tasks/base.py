@@ -90,10 +90,10 @@ class Task:
 
     def model_args(self, data) -> dict:
         """The data-derived arguments of ``build_model`` (``data``: a ``Prepared``), read
-        off the facts: the label count for a task with labels, the (shared) vocabulary for
-        the decoder of one that writes. All three keys always, as a saved run's
-        ``meta.json`` records them."""
-        return {"vocab_size": data.vocab_size,
+        off the facts: the task itself, the label count for a task with labels, the
+        (shared) vocabulary for the decoder of one that writes. Every key always, as a
+        saved run's ``meta.json`` records them."""
+        return {"task": self.name, "vocab_size": data.vocab_size,
                 "n_classes": None if self.labels is None else len(data.label_names),
                 "target_vocab_size": data.vocab_size if self.writes else None}
 

@@ -61,7 +61,7 @@ from .checkpoint_meta import (
     revive_config,
 )
 
-MODEL_ARGS = ("vocab_size", "n_classes", "target_vocab_size", "seed")
+MODEL_ARGS = ("task", "vocab_size", "n_classes", "target_vocab_size", "seed")
 
 
 @dataclass
@@ -85,6 +85,11 @@ class Checkpoint:
     def model_config(self) -> config_module.ModelConfig:
         return self.configs["model"]
 
+    @property
+    def task(self) -> str:
+        """The task the model was built for (its data's)."""
+        return self.model_args["task"]
+
 
 def save(path, *, model: nnx.Module, model_config, model_args: dict, optimizer=None,
          configs: dict | None = None, tokenizer: TextTokenizer | None = None,
@@ -99,8 +104,8 @@ def save(path, *, model: nnx.Module, model_config, model_args: dict, optimizer=N
         raise CheckpointError(f"cannot save {target}: configs['model'] differs from "
                               "model_config; pass the model's config once, as model_config")
     unknown = set(model_args) - set(MODEL_ARGS)
-    if unknown or "vocab_size" not in model_args:
-        raise CheckpointError(f"cannot save {target}: model_args must hold vocab_size and "
+    if unknown or not {"task", "vocab_size"} <= set(model_args):
+        raise CheckpointError(f"cannot save {target}: model_args must hold task, vocab_size and "
                               f"only {', '.join(MODEL_ARGS)}; got {sorted(model_args)}")
     files = {PARAMS: pack(model)}
     if optimizer is not None:

@@ -16,7 +16,9 @@ from pathlib import Path
 from ..errors import CheckpointError
 from . import locks
 
-FORMAT_VERSION = 1
+# 2: the task is one of ``model_args`` (it comes from the data), no longer a ModelConfig
+# field; ``checkpoint_meta.read_meta`` reads version 1 by moving it there.
+FORMAT_VERSION = 2
 
 
 PARAMS, OPTIMIZER, TOKENIZER, META = (

@@ -69,6 +69,19 @@ def read_meta(path) -> dict:
         if not isinstance(name, str) or not where(root, name).is_file():
             raise CheckpointError(f"{root} is incomplete: {name} is missing; copy the whole "
                                   "checkpoint directory, or re-save the run")
+    return _task_in_model_args(meta)
+
+
+def _task_in_model_args(meta: dict) -> dict:
+    """A version-1 meta.json (saved before the task left ``ModelConfig``) kept the task
+    in the model's config, where it defaulted to 'classify'; it is read as version 2 has
+    it, a ``build_model`` argument, so every reader sees one layout."""
+    model = meta["configs"].get("model")
+    fields = model.get("fields") if isinstance(model, dict) else None
+    if isinstance(fields, dict) and "task" not in meta["model_args"]:
+        meta["model_args"]["task"] = fields.get("task", "classify")
+    if isinstance(fields, dict):
+        fields.pop("task", None)
     return meta
 
 

@@ -48,9 +48,6 @@ def model_args(data: Prepared) -> dict:
 class Trainer:
     def __init__(self, data: Prepared, model_config: ModelConfig, config: TrainConfig,
                  observers: tuple[Observer, ...] = (), mesh: jax.sharding.Mesh | None = None):
-        if model_config.task != data.task:
-            raise ConfigError(f"the model is configured for task={model_config.task!r} but the "
-                              f"data is a {data.task!r} dataset; set task={data.task!r}")
         self.data, self.model_config, self.config = data, model_config, config
         self.model = build_model(model_config, seed=config.seed, **model_args(data))
         self.optimizer = optimizer_for(self.model, config)
@@ -268,6 +265,10 @@ class Trainer:
         step budget."""
         saved = checkpoint.load(path)
         data = data or prepare(saved.configs["data"])
+        if data.task != saved.task:
+            raise ConfigError(f"{path} holds a model for task={saved.task!r}, but the data "
+                              f"given to resume it is a {data.task!r} dataset; resume on the "
+                              "same data configuration")
         if saved.tokenizer is not None and saved.tokenizer.to_json() != data.tokenizer.to_json():
             raise ConfigError(f"the data given to resume {path} trains a different tokenizer "
                               "than the saved run's; resume on the same data configuration")

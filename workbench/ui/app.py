@@ -157,7 +157,7 @@ class Workbench:
 
     def configs(self):
         """``(DataConfig, ModelConfig, TrainConfig)`` from the widgets (ConfigError if a
-        value is invalid). The model's task is the data's, when it is known."""
+        value is invalid); the model's fields as they apply to the data's task."""
         data = self.form.data_config()
         model = self.form.model_config(task_of(data, self.session.data))
         return data, model, self.form.train_config()

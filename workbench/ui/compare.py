@@ -36,11 +36,11 @@ def missing(value) -> bool:
 def table_columns(runs: Sequence[Run]) -> tuple[list[str], list[Callable[[Run], object]]]:
     """The table's headers and, per column, a run's raw (sortable) value: setup,
     outcome, validation loss, the main metrics of the tasks present, time, checkpoint."""
-    keys = sorted({k for run in runs for k in TASKS.get(run.model.task, Task).main_metrics
+    keys = sorted({k for run in runs for k in TASKS.get(run.task, Task).main_metrics
                    if k in run.final}, key=lambda k: (k != "accuracy", k))
     columns = [("run", lambda r: r.name),
                ("arch", lambda r: r.model.arch + (" (bi)" if r.model.bidirectional else "")),
-               ("task", lambda r: r.model.task), ("dataset", lambda r: r.data.dataset),
+               ("task", lambda r: r.task), ("dataset", lambda r: r.data.dataset),
                ("params", lambda r: r.params), ("step", lambda r: r.step),
                ("outcome", lambda r: r.outcome), ("val loss", lambda r: r.final.get("loss")),
                *((k, lambda r, k=k: r.final.get(k)) for k in keys),
@@ -143,7 +143,7 @@ class ComparePanel:
         if not self.runs:
             self._no_curves = self._no_curves or CurvesView()
             return self._no_curves
-        return self.groups[list(self.runs.values())[-1].model.task].curves
+        return self.groups[list(self.runs.values())[-1].task].curves
 
     def refresh(self, runs: dict[str, Run]) -> None:
         """Show ``runs`` (name -> Run, oldest first): new runs start checked."""
@@ -164,7 +164,7 @@ class ComparePanel:
     def _redraw(self, _change=None) -> None:
         by_task: dict[str, list[Run]] = {}
         for run in self.runs.values():
-            by_task.setdefault(run.model.task, []).append(run)
+            by_task.setdefault(run.task, []).append(run)
         for task, runs in by_task.items():
             if task not in self.groups:
                 self.groups[task] = TaskGroup(task)

@@ -32,6 +32,7 @@ class Run:
     trainer: object | None = None  # the Trainer; None once only the checkpoint is kept
     path: str | None = None  # checkpoint directory under the runs directory
     notes: list[str] = field(default_factory=list)
+    task: str = ""  # the data's task ('classify', 'lm', ...), the model's head
 
     @classmethod
     def of(cls, name: str, trainer, final: dict, outcome: str) -> Run:
@@ -40,7 +41,7 @@ class Run:
 
         return cls(name, trainer.data.config, trainer.model_config, trainer.config,
                    list(trainer.history), final, outcome, count_params(trainer.model),
-                   trainer.step, trainer.elapsed, trainer)
+                   trainer.step, trainer.elapsed, trainer, task=trainer.data.task)
 
 
 class Runs(dict):

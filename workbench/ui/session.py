@@ -155,8 +155,6 @@ class Session:
         self.footer.status(f"{name}: preparing data ...", "busy")
         data = prepare(data_config)
         self.show_data(data)
-        if model_config.task != data.task:
-            model_config = model_config.replace(task=data.task)
         self.footer.status(f"{name}: building the model (the first chunk compiles it) ...", "busy")
         trainer = Trainer(data, model_config, train_config,
                           observers=(self.observe, *self.observers))

@@ -188,17 +188,16 @@ class SetupForm:
         out = {s: dataclasses.asdict(base) for s, base in zip(SECTIONS, self.bases, strict=True)}
         for name, (section, field, kind) in FIELDS.items():
             out[section][field] = to_config(kind, self.fields[name].value)
-        out["model"] = applicable(out["model"], None)
+        out["model"] = applicable(out["model"], out["data"].get("task"))
         return out
 
     def data_config(self) -> DataConfig:
         return dataclasses.replace(self.bases[0], **self._section("data"))
 
     def model_config(self, task: str | None) -> ModelConfig:
-        """The model config; ``task`` None keeps the base's (fixed once data loads). A
-        greyed-out bidirectional box (Transformer, language model) counts as unticked."""
-        fields = applicable(self._section("model"), task or self.bases[1].task)
-        return dataclasses.replace(self.bases[1], **({"task": task} if task else {}), **fields)
+        """The model config for data of ``task`` (None: not known yet). A greyed-out
+        bidirectional box (Transformer, language model) counts as unticked."""
+        return dataclasses.replace(self.bases[1], **applicable(self._section("model"), task))
 
     def train_config(self) -> TrainConfig:
         return dataclasses.replace(self.bases[2], **self._section("train"))
@@ -251,10 +250,9 @@ class SetupForm:
 
     def setup(self, task: str | None) -> dict:
         """The whole setup, every field of the three configs, as a JSON-able dict (the
-        model's ``task`` is ``task`` when known)."""
+        model's fields as they apply to data of ``task``, when known)."""
         values = self.values()
-        values["model"]["task"] = task or values["model"]["task"]
-        values["model"] = applicable(values["model"], None)
+        values["model"] = applicable(values["model"], task)
         return {"workbench_setup": 1, **values}
 
     def _dataset_changed(self, change) -> None:

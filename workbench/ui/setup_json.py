@@ -79,6 +79,16 @@ def make_config(cls, fields: dict, base: dict | None = None):
     return cls(**values)
 
 
+def _task_to_data(setup: dict) -> None:
+    """A setup exported before the task left the model config named it under 'model'
+    (the task the data had): it becomes the data's task, unless the data names one."""
+    model, data = setup.get("model"), setup.get("data", {})
+    if isinstance(model, dict) and "task" in model and isinstance(data, dict):
+        task = model.pop("task")
+        if data.get("task") is None:
+            setup["data"] = {**data, "task": task}
+
+
 def parse_setup(text: str, base: dict | None = None
                 ) -> tuple[DataConfig, ModelConfig, TrainConfig]:
     """The three configs of a ``Workbench.setup_json()`` text, all or nothing: one
@@ -95,6 +105,7 @@ def parse_setup(text: str, base: dict | None = None
                           "'workbench_setup': 1 and 'data', 'model', 'train' (Export "
                           "writes one); nothing was changed")
     problems, configs = [], []
+    _task_to_data(setup)
     for key in setup:
         if key != "workbench_setup" and key not in SECTIONS:
             problems.append(f"unknown section {key!r}{_did_you_mean(key, SECTIONS)}; the "

@@ -29,8 +29,8 @@ BUILTIN_INFO = {name: f"{task}: {text}" for name, task, text in builtin.describe
 DEFAULT = Preset(
     "default", "Offline and quick: an LSTM learns the sentiment of synthetic sentences with "
     "negation and 'but'. Try bidirectional, attention pooling, or Inspect's saliency.",
-    ModelConfig(arch="lstm", task="classify", hidden=64, embed=32),
-    DataConfig(dataset="sentiment", max_len=32, batch_size=32, size=2000),
+    ModelConfig(arch="lstm", hidden=64, embed=32),
+    DataConfig(task="classify", dataset="sentiment", max_len=32, batch_size=32, size=2000),
     TrainConfig(steps=300, lr=3e-3, eval_every=100, chunk=10))
 
 
@@ -43,9 +43,10 @@ def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) 
     from ..nn.models import count_params_of
     from ..train.trainer import model_args
 
-    exact, task = loaded is not None and loaded.config == data, task_named(model.task)
+    exact = loaded is not None and loaded.config == data
+    task = task_named(task_of(data, loaded) or "classify")  # unknown until loaded: a guess
     args = model_args(loaded) if exact else {
-        "vocab_size": 100, "n_classes": None if task.labels is None else 2,
+        "task": task.name, "vocab_size": 100, "n_classes": None if task.labels is None else 2,
         "target_vocab_size": 100 if task.target else None}
     key = (model, tuple(sorted(args.items())))
     try:
@@ -55,7 +56,7 @@ def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) 
         return status_html(str(err), "error")
     note = (f"vocabulary {args['vocab_size']:,} of the loaded data" if exact else
             "about: vocabulary 100 and 2 classes assumed; Load the data for the exact count")
-    return f"<b>{cache[key]:,} parameters</b> ({model.arch}, task {model.task}; {note})"
+    return f"<b>{cache[key]:,} parameters</b> ({model.arch}, task {args['task']}; {note})"
 
 
 def preset_configs(name: str, smoke_size: bool = False):
@@ -72,7 +73,7 @@ def preset_configs(name: str, smoke_size: bool = False):
                         f"instead of {preset.data.dataset!r}; enter a local file in Data "
                         "to train on your copy.]")
         preset = preset.offline()
-    data, train = preset.data.replace(task=preset.data.task or preset.model.task), preset.train
+    data, train = preset.data, preset.train
     if smoke_size:
         data, train = smoke(data, train)
     return data, preset.model, train, description

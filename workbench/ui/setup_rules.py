@@ -16,7 +16,7 @@ ONLY = {"pooling": "pooling: classification only", "tie_weights": "tied weights:
 def applicable(model: dict, task: str | None) -> dict:
     """Model fields with the inapplicable bidirectional (greyed out) left unticked."""
     if model.get("bidirectional") and (model.get("arch") == "transformer" or
-                                       (task or model.get("task")) in CAUSAL_TASKS):
+                                       task in CAUSAL_TASKS):
         return {**model, "bidirectional": False}
     return model
 

@@ -56,7 +56,7 @@ def warm_up(app) -> None:
     try:
         data_config, model_config, train_config = app.configs()
         data = prepare(data_config)
-        trainer = Trainer(data, model_config.replace(task=data.task), train_config)
+        trainer = Trainer(data, model_config, train_config)
         trainer.run(1)
         probe_frame(trainer)  # the live probe's compile too
     except Exception:  # noqa: BLE001 - the run itself shows any problem
