@@ -9,6 +9,7 @@ import jax
 import numpy as np
 import pytest
 
+from workbench.config import DataConfig, ModelConfig
 from workbench.data import hub
 from workbench.errors import NonFiniteLoss
 from workbench.infer import analysis
@@ -63,6 +64,17 @@ def test_builds_and_counts_parameters_as_sliders_move(tmp_path):
     wb.arch.value, wb.hidden.value, wb.heads.value = "transformer", 30, 4
     assert "heads=4 must divide hidden=30" in wb.param_label.value
     assert wb.error_messages == []
+
+
+def test_the_parameter_count_says_when_the_task_is_only_assumed():
+    """Before a file loads its task is unknown: the count says which task it assumed."""
+    from workbench.ui.setup_presets import param_count_html
+
+    model = ModelConfig(arch="gru", hidden=16, embed=8)
+    known = param_count_html(model, DataConfig(dataset="prose"), None, {})
+    assert "task lm" in known and "assumed" not in known.split(";")[0]
+    unknown = param_count_html(model, DataConfig(dataset="reviews.csv"), None, {})
+    assert "counted as task classify: the data's task is known once it loads" in unknown
 
 
 def test_load_previews_examples_labels_and_lengths(tmp_path):

@@ -489,7 +489,6 @@ def test_a_click_while_a_cell_runs_is_met_by_the_busy_notice_in_jupyterlab(sessi
     said = "() => 'what the kernel said: ' + window.wbSleep.log.join('; ')"
     session.wait("() => window.wbSleep.running", "the kernel to run the sleeping cell", 120,
                  detail=said)
-    print(session.page.evaluate(said))
     if session.page.get_by_text("has not answered your click").count():
         session.fail("the busy-kernel notice shows before any click during the busy cell")
     busy_at = time.monotonic()

@@ -43,8 +43,8 @@ def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) 
     from ..nn.models import count_params_of
     from ..train.trainer import model_args
 
-    exact = loaded is not None and loaded.config == data
-    task = task_named(task_of(data, loaded) or "classify")  # unknown until loaded: a guess
+    exact, known = loaded is not None and loaded.config == data, task_of(data, loaded)
+    task = task_named(known or "classify")  # a file's task is known once it loads
     args = model_args(loaded) if exact else {
         "task": task.name, "vocab_size": 100, "n_classes": None if task.labels is None else 2,
         "target_vocab_size": 100 if task.target else None}
@@ -56,7 +56,9 @@ def param_count_html(model: ModelConfig, data: DataConfig, loaded, cache: dict) 
         return status_html(str(err), "error")
     note = (f"vocabulary {args['vocab_size']:,} of the loaded data" if exact else
             "about: vocabulary 100 and 2 classes assumed; Load the data for the exact count")
-    return f"<b>{cache[key]:,} parameters</b> ({model.arch}, task {args['task']}; {note})"
+    named = (f"task {task.name}" if known else
+             "counted as task classify: the data's task is known once it loads")
+    return f"<b>{cache[key]:,} parameters</b> ({model.arch}, {named}; {note})"
 
 
 def preset_configs(name: str, smoke_size: bool = False):
